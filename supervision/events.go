@@ -1,0 +1,238 @@
+package supervision
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// EventKind tells the concrete type of an Event without a type switch.
+type EventKind int
+
+const (
+	// KindWorkerStarted is the kind of WorkerStarted.
+	KindWorkerStarted EventKind = iota + 1
+	// KindWorkerFailed is the kind of WorkerFailed.
+	KindWorkerFailed
+	// KindWorkerRestarted is the kind of WorkerRestarted.
+	KindWorkerRestarted
+	// KindWorkerGaveUp is the kind of WorkerGaveUp.
+	KindWorkerGaveUp
+	// KindWorkerStuck is the kind of WorkerStuck.
+	KindWorkerStuck
+	// KindWorkerUnhealthy is the kind of WorkerUnhealthy.
+	KindWorkerUnhealthy
+	// KindPoolFailed is the kind of PoolFailed.
+	KindPoolFailed
+	// KindBreakerStateChanged is the kind of BreakerStateChanged.
+	KindBreakerStateChanged
+)
+
+var kindNames = [...]string{
+	KindWorkerStarted:       "worker-started",
+	KindWorkerFailed:        "worker-failed",
+	KindWorkerRestarted:     "worker-restarted",
+	KindWorkerGaveUp:        "worker-gave-up",
+	KindWorkerStuck:         "worker-stuck",
+	KindWorkerUnhealthy:     "worker-unhealthy",
+	KindPoolFailed:          "pool-failed",
+	KindBreakerStateChanged: "breaker-state-changed",
+}
+
+// String returns the kind's name in kebab case ("worker-failed"), or
+// "EventKind(n)" for a value outside the set.
+func (k EventKind) String() string {
+	if k > 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "EventKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Event is something a supervisor did or saw that a user may want to react
+// to. Events are plain, immutable data, safe to share between goroutines;
+// the concrete types are the Worker* and Pool* structs of this package and
+// BreakerStateChanged.
+type Event interface {
+	// Kind tells the concrete type.
+	Kind() EventKind
+	// Time is when the event happened, by the clock of whoever emitted it.
+	Time() time.Time
+	// String describes the event on one line, for logs.
+	String() string
+}
+
+// EventHook receives events. Supervisors may call it from several
+// goroutines at once, so it must be safe for concurrent use, and it should
+// return quickly: hand slow work to a goroutine or a channel of your own.
+type EventHook func(Event)
+
+// WorkerStarted reports that a worker has started, the first time or after
+// a restart.
+type WorkerStarted struct {
+	Pool, Worker string
+	At           time.Time
+}
+
+// WorkerFailed reports that a worker failed and what its supervisor's
+// Decider chose. For Restart, Attempt counts the worker's consecutive
+// failures, 1 for the first since it was last stable, and the event is
+// followed by WorkerRestarted, or by WorkerGaveUp if the restart intensity
+// refuses the restart; for other directives Attempt is 0.
+type WorkerFailed struct {
+	Pool, Worker string
+	Reason       error
+	Directive    Directive
+	Attempt      int
+	At           time.Time
+}
+
+// WorkerRestarted reports that a worker was restarted, Delay after the
+// failure that caused it. Attempt is that failure's Attempt, or 0 for a
+// worker restarted with a failed sibling (AllForOne, RestForOne).
+type WorkerRestarted struct {
+	Pool, Worker string
+	Attempt      int
+	Delay        time.Duration
+	At           time.Time
+}
+
+// WorkerGaveUp reports that a worker failed more often than its restart
+// intensity allows and was stopped for good. Restarts is the number of
+// restarts within the intensity's window, this last refused one included.
+type WorkerGaveUp struct {
+	Pool, Worker string
+	Reason       error
+	Restarts     int
+	At           time.Time
+}
+
+// WorkerStuck reports that a worker has been busy with one task for longer
+// than allowed. Elapsed is how long, so far.
+type WorkerStuck struct {
+	Pool, Worker string
+	Elapsed      time.Duration
+	At           time.Time
+}
+
+// WorkerUnhealthy reports that a worker failed Failures health probes in a
+// row; Reason is the last probe's error.
+type WorkerUnhealthy struct {
+	Pool, Worker string
+	Reason       error
+	Failures     int
+	At           time.Time
+}
+
+// PoolFailed reports that a pool as a whole failed: its own restart
+// intensity was exceeded, or it could not start.
+type PoolFailed struct {
+	Pool   string
+	Reason error
+	At     time.Time
+}
+
+// BreakerStateChanged reports a circuit breaker's transition.
+type BreakerStateChanged struct {
+	Pool     string
+	From, To State
+	At       time.Time
+}
+
+// Kind returns KindWorkerStarted.
+func (WorkerStarted) Kind() EventKind { return KindWorkerStarted }
+
+// Kind returns KindWorkerFailed.
+func (WorkerFailed) Kind() EventKind { return KindWorkerFailed }
+
+// Kind returns KindWorkerRestarted.
+func (WorkerRestarted) Kind() EventKind { return KindWorkerRestarted }
+
+// Kind returns KindWorkerGaveUp.
+func (WorkerGaveUp) Kind() EventKind { return KindWorkerGaveUp }
+
+// Kind returns KindWorkerStuck.
+func (WorkerStuck) Kind() EventKind { return KindWorkerStuck }
+
+// Kind returns KindWorkerUnhealthy.
+func (WorkerUnhealthy) Kind() EventKind { return KindWorkerUnhealthy }
+
+// Kind returns KindPoolFailed.
+func (PoolFailed) Kind() EventKind { return KindPoolFailed }
+
+// Kind returns KindBreakerStateChanged.
+func (BreakerStateChanged) Kind() EventKind { return KindBreakerStateChanged }
+
+// Time returns e.At.
+func (e WorkerStarted) Time() time.Time { return e.At }
+
+// Time returns e.At.
+func (e WorkerFailed) Time() time.Time { return e.At }
+
+// Time returns e.At.
+func (e WorkerRestarted) Time() time.Time { return e.At }
+
+// Time returns e.At.
+func (e WorkerGaveUp) Time() time.Time { return e.At }
+
+// Time returns e.At.
+func (e WorkerStuck) Time() time.Time { return e.At }
+
+// Time returns e.At.
+func (e WorkerUnhealthy) Time() time.Time { return e.At }
+
+// Time returns e.At.
+func (e PoolFailed) Time() time.Time { return e.At }
+
+// Time returns e.At.
+func (e BreakerStateChanged) Time() time.Time { return e.At }
+
+// String describes the event.
+func (e WorkerStarted) String() string {
+	return fmt.Sprintf("%s pool=%s worker=%s", e.Kind(), e.Pool, e.Worker)
+}
+
+// String describes the event.
+func (e WorkerFailed) String() string {
+	return fmt.Sprintf("%s pool=%s worker=%s directive=%s attempt=%d reason=%v", e.Kind(), e.Pool, e.Worker, e.Directive, e.Attempt, e.Reason)
+}
+
+// String describes the event.
+func (e WorkerRestarted) String() string {
+	return fmt.Sprintf("%s pool=%s worker=%s attempt=%d delay=%s", e.Kind(), e.Pool, e.Worker, e.Attempt, e.Delay)
+}
+
+// String describes the event.
+func (e WorkerGaveUp) String() string {
+	return fmt.Sprintf("%s pool=%s worker=%s restarts=%d reason=%v", e.Kind(), e.Pool, e.Worker, e.Restarts, e.Reason)
+}
+
+// String describes the event.
+func (e WorkerStuck) String() string {
+	return fmt.Sprintf("%s pool=%s worker=%s elapsed=%s", e.Kind(), e.Pool, e.Worker, e.Elapsed)
+}
+
+// String describes the event.
+func (e WorkerUnhealthy) String() string {
+	return fmt.Sprintf("%s pool=%s worker=%s failures=%d reason=%v", e.Kind(), e.Pool, e.Worker, e.Failures, e.Reason)
+}
+
+// String describes the event.
+func (e PoolFailed) String() string {
+	return fmt.Sprintf("%s pool=%s reason=%v", e.Kind(), e.Pool, e.Reason)
+}
+
+// String describes the event.
+func (e BreakerStateChanged) String() string {
+	return fmt.Sprintf("%s pool=%s from=%s to=%s", e.Kind(), e.Pool, e.From, e.To)
+}
+
+var (
+	_ Event = WorkerStarted{}
+	_ Event = WorkerFailed{}
+	_ Event = WorkerRestarted{}
+	_ Event = WorkerGaveUp{}
+	_ Event = WorkerStuck{}
+	_ Event = WorkerUnhealthy{}
+	_ Event = PoolFailed{}
+	_ Event = BreakerStateChanged{}
+)
