@@ -24,6 +24,7 @@ type strategyConfig struct {
 	rand      func() float64
 	onGiveUp  func(child *actor.PID, reason any)
 	hook      EventHook
+	contained func(reason any) bool
 }
 
 // WithDecider sets the Decider; the default is DefaultDecider.
@@ -72,6 +73,16 @@ func WithRand(rnd func() float64) StrategyOption { return func(c *strategyConfig
 // was requested. It must not block.
 func WithOnGiveUp(f func(child *actor.PID, reason any)) StrategyOption {
 	return func(c *strategyConfig) { c.onGiveUp = f }
+}
+
+// WithContained sets a function that tells failures the child contained
+// (a panic it recovered from while running one task) from crashes. A
+// contained failure whose directive is Restart restarts the child at once:
+// it neither waits for a backoff delay nor counts toward the child's attempts
+// or restart intensity, since the failed work was the task's, not the
+// child's. The default treats every failure as a crash.
+func WithContained(f func(reason any) bool) StrategyOption {
+	return func(c *strategyConfig) { c.contained = f }
 }
 
 // WithEventHook sets a function that receives the strategy's events
@@ -220,6 +231,12 @@ func (s *Strategy) restart(system *actor.ActorSystem, supervisor actor.Superviso
 	}
 	if len(targets) == 0 {
 		targets = []*actor.PID{child}
+	}
+
+	if s.cfg.contained != nil && s.cfg.contained(reason) {
+		s.emitFailed(child, reason, Restart, 0)
+		s.restartNow(system, supervisor, child, targets, reason, 0, 0)
+		return
 	}
 
 	key := pidKey(child)

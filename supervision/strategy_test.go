@@ -329,3 +329,25 @@ func TestStrategyDefaults(t *testing.T) {
 	assert.Equal(t, 10*time.Second, s.cfg.stable)
 	assert.Equal(t, Restart, s.cfg.decider("anything"))
 }
+
+func TestStrategyContained(t *testing.T) {
+	contained := errors.New("task panicked")
+	h := newHarness(t, []string{"a"},
+		WithIntensity(Intensity{MaxRestarts: 1, Window: time.Minute}),
+		WithContained(func(reason any) bool { return reason == contained }))
+
+	// Contained failures restart at once, however many, and count nothing.
+	for range 5 {
+		h.fail("a", contained)
+	}
+	assert.Zero(t, h.timers.Pending())
+	assert.Equal(t, []string{"restart:a", "restart:a", "restart:a", "restart:a", "restart:a"}, h.sup.Calls())
+	assert.Empty(t, h.gaveUp)
+
+	// A crash still waits for its backoff and counts toward the intensity.
+	h.fail("a", "crash")
+	assert.Equal(t, []time.Duration{100 * time.Millisecond}, h.timers.Delays())
+	h.timers.Fire()
+	h.fail("a", "crash")
+	assert.Equal(t, []string{"a:supervision: panic: crash"}, h.gaveUp)
+}
