@@ -1,0 +1,486 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/drover-go/drover/router"
+	"github.com/drover-go/drover/supervision"
+)
+
+// Option configures a Node.
+type Option func(*config) error
+
+type config struct {
+	name       string
+	pools      []PoolConfig
+	handlers   map[string]Handler
+	logger     hclog.Logger
+	system     *actor.ActorSystem
+	maxPayload int
+	stopGrace  time.Duration
+	startWait  time.Duration
+	hook       supervision.EventHook
+}
+
+// Defaults of NewNode.
+const (
+	DefaultName       = "drover"
+	DefaultMaxPayload = 4 << 20
+	DefaultStopGrace  = 2 * time.Second
+	defaultStartWait  = 10 * time.Second
+)
+
+// WithName names the node; its root actor is spawned under this name. The
+// default is "drover". Two nodes on one actor system need different names.
+func WithName(name string) Option {
+	return func(c *config) error {
+		if name == "" {
+			return configError("WithName", "is empty; a node needs a name")
+		}
+		c.name = name
+		return nil
+	}
+}
+
+// WithPool declares a pool. Pools are started in the order declared; the
+// first one is the node's default pool.
+func WithPool(p PoolConfig) Option {
+	return func(c *config) error {
+		c.pools = append(c.pools, p)
+		return nil
+	}
+}
+
+// WithHandler registers a handler for a task type, as Node.Handle does.
+func WithHandler(taskType string, h Handler) Option {
+	return func(c *config) error {
+		if taskType == "" || h == nil {
+			return configError("WithHandler", "needs a task type and a handler")
+		}
+		c.handlers[taskType] = h
+		return nil
+	}
+}
+
+// WithLogger sets the logger for the node and for protoactor's own logs
+// (protoactor's Info becomes Debug). The default discards everything.
+func WithLogger(l hclog.Logger) Option {
+	return func(c *config) error {
+		c.logger = l
+		return nil
+	}
+}
+
+// WithEventHook calls h with every supervision event of the node (worker
+// started, failed, restarted, gave up, ...). h runs on the goroutine that
+// raised the event, so it must be quick and must not block; it may be called
+// concurrently.
+func WithEventHook(h supervision.EventHook) Option {
+	return func(c *config) error {
+		c.hook = h
+		return nil
+	}
+}
+
+// WithActorSystem runs the node on an actor system the caller owns, instead
+// of one of its own. Shutdown then stops the node's actors and leaves the
+// system running.
+func WithActorSystem(sys *actor.ActorSystem) Option {
+	return func(c *config) error {
+		if sys == nil {
+			return configError("WithActorSystem", "is nil")
+		}
+		c.system = sys
+		return nil
+	}
+}
+
+// WithMaxPayload bounds the size of a task's payload, in bytes; the
+// default is DefaultMaxPayload (4 MiB).
+func WithMaxPayload(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return configError("WithMaxPayload", "is %d; allowed: 1 or more", n)
+		}
+		c.maxPayload = n
+		return nil
+	}
+}
+
+// WithStopGrace sets how long Shutdown waits, once its context has ended,
+// for handlers to return after their contexts are canceled; the default is
+// DefaultStopGrace. Handlers still running then are abandoned and counted.
+func WithStopGrace(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return configError("WithStopGrace", "is %s; allowed: 0 or more", d)
+		}
+		c.stopGrace = d
+		return nil
+	}
+}
+
+// Node is a running Drover node: a root supervisor actor, one supervisor
+// actor per pool, and the pools' workers. All its methods are safe for
+// concurrent use.
+type Node struct {
+	name       string
+	system     *actor.ActorSystem
+	ownSystem  bool
+	logger     hclog.Logger
+	maxPayload int
+	stopGrace  time.Duration
+	hook       supervision.EventHook
+
+	root    *actor.PID
+	pools   []*pool
+	byName  map[string]*pool
+	ready   chan struct{}
+	stopped chan struct{}
+
+	handlers atomic.Pointer[map[string]Handler]
+	handleMu sync.Mutex // serializes Handle's copy-on-write
+
+	closing  atomic.Bool
+	shutOnce sync.Once
+	report   ShutdownReport
+	shutErr  error
+}
+
+// NewNode starts a node. Without options it has one pool, "default", of
+// KindCPU workers, and discards its logs. Defaults: name "drover", payloads
+// up to 4 MiB, a stop grace of 2 s, and the PoolConfig defaults listed on
+// its fields. It returns once every pool's supervisor is running; workers
+// take tasks as soon as they start.
+func NewNode(opts ...Option) (*Node, error) {
+	c := &config{
+		name:       DefaultName,
+		handlers:   map[string]Handler{},
+		maxPayload: DefaultMaxPayload,
+		stopGrace:  DefaultStopGrace,
+		startWait:  defaultStartWait,
+	}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	if len(c.pools) == 0 {
+		c.pools = []PoolConfig{{Name: "default"}}
+	}
+	if c.logger == nil {
+		c.logger = hclog.NewNullLogger()
+	}
+	n := &Node{
+		name:       c.name,
+		logger:     c.logger,
+		maxPayload: c.maxPayload,
+		stopGrace:  c.stopGrace,
+		hook:       c.hook,
+		byName:     map[string]*pool{},
+		ready:      make(chan struct{}),
+		stopped:    make(chan struct{}),
+	}
+	handlers := c.handlers
+	n.handlers.Store(&handlers)
+	for _, pc := range c.pools {
+		pc = pc.withDefaults()
+		if err := pc.validate(); err != nil {
+			return nil, err
+		}
+		if _, dup := n.byName[pc.Name]; dup {
+			return nil, configError(fmt.Sprintf("pool %q: Name", pc.Name), "is used twice; pool names must be unique")
+		}
+		p, err := newPool(n, pc)
+		if err != nil {
+			return nil, err
+		}
+		n.pools = append(n.pools, p)
+		n.byName[pc.Name] = p
+	}
+
+	n.system = c.system
+	if n.system == nil {
+		n.ownSystem = true
+		n.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+			return slog.New(NewSlogHandler(n.logger.Named("protoactor"), WithDemoteInfo()))
+		}))
+	}
+	props := actor.PropsFromProducer(func() actor.Actor { return &rootActor{n: n} },
+		actor.WithSupervisor(actor.NewOneForOneStrategy(10, 10*time.Second, actor.DefaultDecider)))
+	root, err := n.system.Root.SpawnNamed(props, n.name)
+	if err != nil {
+		n.closeSystem()
+		return nil, fmt.Errorf("%w: spawn root actor %q: %w", ErrInvalidConfig, n.name, err)
+	}
+	n.root = root
+	select {
+	case <-n.ready:
+	case <-time.After(c.startWait):
+		n.closeSystem()
+		return nil, fmt.Errorf("drover: node %q did not start within %s", n.name, c.startWait)
+	}
+	n.logger.Debug("node started", "name", n.name, "pools", len(n.pools))
+	return n, nil
+}
+
+// event passes a supervision event to the hook and the log.
+func (n *Node) event(e supervision.Event) {
+	switch e.Kind() {
+	case supervision.KindWorkerGaveUp, supervision.KindPoolFailed:
+		n.logger.Warn("supervision", "event", e.String())
+	default:
+		n.logger.Debug("supervision", "event", e.String())
+	}
+	if n.hook != nil {
+		n.hook(e)
+	}
+}
+
+func (n *Node) closeSystem() {
+	for _, p := range n.pools {
+		p.cancelRun()
+	}
+	if n.ownSystem {
+		n.system.Shutdown()
+	}
+}
+
+// Handle registers h for tasks of type taskType, replacing any handler it
+// had. Tasks accepted before the call keep the handler they were accepted with.
+func (n *Node) Handle(taskType string, h Handler) error {
+	if taskType == "" || h == nil {
+		return fmt.Errorf("%w: Handle needs a task type and a handler", ErrInvalidConfig)
+	}
+	n.handleMu.Lock()
+	defer n.handleMu.Unlock()
+	old := *n.handlers.Load()
+	m := make(map[string]Handler, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[taskType] = h
+	n.handlers.Store(&m)
+	return nil
+}
+
+// System returns the actor system the node runs on.
+func (n *Node) System() *actor.ActorSystem { return n.system }
+
+// PoolPID returns the PID of a pool's supervisor actor. An actor can send
+// it a *protos.TaskEnvelope with Request and receives a *protos.TaskResult,
+// under the same one-result contract as Submit.
+func (n *Node) PoolPID(name string) (*actor.PID, bool) {
+	p, ok := n.byName[name]
+	if !ok {
+		return nil, false
+	}
+	return p.pid, true
+}
+
+// Submit accepts a task, waiting for room in its pool's queue until ctx
+// ends. It returns a Future that receives the task's one result, or an
+// error if the task was not accepted (a bad task, no handler, no pool,
+// shutting down, or ctx ended while waiting for room, which wraps
+// ErrQueueFull and ctx's error). Ending ctx later cancels the task.
+func (n *Node) Submit(ctx context.Context, t Task) (*Future, error) {
+	return n.submit(ctx, t, true, nil)
+}
+
+// TrySubmit accepts a task if its pool's queue has room and returns
+// ErrQueueFull at once if not. Otherwise it is Submit with a context that
+// never ends.
+func (n *Node) TrySubmit(t Task) (*Future, error) {
+	return n.submit(context.Background(), t, false, nil)
+}
+
+// SubmitFunc is Submit for a Go closure run on the named pool ("" for the
+// default pool): a local convenience.
+func (n *Node) SubmitFunc(ctx context.Context, pool string, fn func(ctx context.Context) (any, error)) (*Future, error) {
+	return n.submit(ctx, Task{Pool: pool, Func: fn}, true, nil)
+}
+
+func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result)) (*Future, error) {
+	if n.closing.Load() {
+		return nil, ErrShuttingDown
+	}
+	p, err := n.poolFor(&t)
+	if err != nil {
+		return nil, err
+	}
+	var h Handler
+	if p.cfg.Kind == KindProcess {
+		if t.Func != nil {
+			return nil, taskError("Func", "is set; pool %q runs OS processes, which take only registered task types", p.cfg.Name)
+		}
+		if t.Type == "" {
+			return nil, taskError("Type", "is empty; a task for process pool %q needs a Type", p.cfg.Name)
+		}
+	} else if t.Func == nil {
+		if t.Type == "" {
+			return nil, taskError("Type", "is empty; a task needs a Type or a Func")
+		}
+		h = (*n.handlers.Load())[t.Type]
+		if h == nil {
+			return nil, fmt.Errorf("%w: %q", ErrNoHandler, t.Type)
+		}
+	}
+	if t.Priority > PriorityLow {
+		return nil, taskError("Priority", "is %d; allowed: critical, high, normal, low (1 to 4, 0 for normal)", t.Priority)
+	}
+	if len(t.Payload) > n.maxPayload {
+		return nil, taskError("Payload", "is %d bytes; allowed: at most %d", len(t.Payload), n.maxPayload)
+	}
+	if t.Timeout < 0 {
+		return nil, taskError("Timeout", "is %s; allowed: 0 (pool default) or more", t.Timeout)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCanceled, err)
+	}
+	f := &Future{
+		done:     make(chan struct{}),
+		task:     t,
+		handler:  h,
+		pool:     p,
+		ctx:      ctx,
+		accepted: time.Now(),
+		level:    int8(t.Priority.level()),
+		onDone:   onDone,
+	}
+	if t.Key != "" {
+		f.key = router.Key(t.Key)
+	}
+	timeout := t.Timeout
+	if timeout == 0 {
+		timeout = p.cfg.TaskTimeout
+	}
+	if timeout > 0 {
+		f.deadline = f.accepted.Add(timeout)
+	}
+	if err := p.submit(ctx, f, wait); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (n *Node) poolFor(t *Task) (*pool, error) {
+	switch {
+	case t.Pool != "":
+		if p, ok := n.byName[t.Pool]; ok {
+			return p, nil
+		}
+		return nil, fmt.Errorf("%w: %q", ErrNoPool, t.Pool)
+	case t.HasKind:
+		for _, p := range n.pools {
+			if p.cfg.Kind == t.Kind {
+				return p, nil
+			}
+		}
+		return nil, fmt.Errorf("%w: no pool of kind %s", ErrNoPool, t.Kind)
+	}
+	return n.pools[0], nil
+}
+
+// ShutdownReport says how a Shutdown ended.
+type ShutdownReport struct {
+	// Drained counts tasks that got their result while the node drained.
+	Drained uint64
+	// Failed counts tasks failed with ErrShuttingDown at the deadline.
+	Failed uint64
+	// Abandoned counts handler goroutines still running after the stop
+	// grace; Go cannot stop them.
+	Abandoned int
+}
+
+// Shutdown stops the node: Submit returns ErrShuttingDown at once, queued
+// and running tasks drain until ctx ends, then whatever remains gets an
+// ErrShuttingDown result and running handlers see their contexts end. It
+// stops every actor of the node and, if the node created its actor system,
+// the system. It returns when all that is done, with a report; the error is
+// ctx's if the drain did not finish in time. Calls after the first return
+// the first call's outcome.
+func (n *Node) Shutdown(ctx context.Context) (ShutdownReport, error) {
+	n.shutOnce.Do(func() { n.report, n.shutErr = n.shutdown(ctx) })
+	return n.report, n.shutErr
+}
+
+func (n *Node) shutdown(ctx context.Context) (ShutdownReport, error) {
+	n.closing.Store(true)
+	for _, p := range n.pools {
+		p.close()
+	}
+	var drainErr error
+	for _, p := range n.pools {
+		select {
+		case <-p.idle:
+		case <-ctx.Done():
+			drainErr = ctx.Err()
+		}
+		if drainErr != nil {
+			break
+		}
+	}
+	if drainErr != nil {
+		for _, p := range n.pools {
+			p.failRemaining()
+		}
+	}
+	// Stopping the root stops the pools' actors and the workers, which stop
+	// their runners.
+	if _, err := n.system.Root.StopFuture(n.root).Result(); err != nil {
+		n.logger.Warn("root actor did not stop in time", "error", err)
+	}
+	for _, p := range n.pools {
+		p.halt()
+	}
+	var rep ShutdownReport
+	grace := time.NewTimer(n.stopGrace)
+	defer grace.Stop()
+	for _, p := range n.pools {
+		select {
+		case <-p.noRunner:
+			continue
+		case <-grace.C:
+		}
+		for _, p := range n.pools {
+			p.cancelRun()
+		}
+		rep.Abandoned = n.runningHandlers()
+		break
+	}
+	for _, p := range n.pools {
+		p.cancelRun()
+		rep.Drained += p.drained.Load()
+		rep.Failed += p.shutFailed.Load()
+	}
+	if n.ownSystem {
+		n.system.Shutdown()
+	}
+	close(n.stopped)
+	n.logger.Debug("node stopped", "drained", rep.Drained, "failed", rep.Failed, "abandoned", rep.Abandoned)
+	if drainErr != nil {
+		return rep, fmt.Errorf("%w: drain ended early: %w", ErrShuttingDown, drainErr)
+	}
+	return rep, nil
+}
+
+func (n *Node) runningHandlers() int {
+	total := 0
+	for _, p := range n.pools {
+		p.mu.Lock()
+		total += p.inflight.n
+		p.mu.Unlock()
+	}
+	return total
+}
+
+// Done returns a channel that is closed once Shutdown has finished.
+func (n *Node) Done() <-chan struct{} { return n.stopped }

@@ -1,0 +1,551 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/drover-go/drover/router"
+	"github.com/drover-go/drover/supervision"
+)
+
+// PoolConfig declares a pool of workers. Zero fields take the defaults listed
+// on each field.
+type PoolConfig struct {
+	// Name identifies the pool; required, unique within a node.
+	Name string
+	// Kind is the worker kind; the zero value is KindCPU.
+	Kind Kind
+	// Workers is the number of workers; zero means GOMAXPROCS for cpu,
+	// 4 for io and GOMAXPROCS for mixed.
+	Workers int
+	// Concurrency is the number of tasks one worker runs at once; zero means
+	// 1 for cpu, 64 for io and 4 for mixed.
+	Concurrency int
+	// Strategy names the router strategy (see router.Names); zero means
+	// "round-robin".
+	Strategy string
+	// QueueCapacity bounds the number of queued tasks; zero means 1024.
+	QueueCapacity int
+	// TaskTimeout is the default timeout of the pool's tasks; zero means none.
+	TaskTimeout time.Duration
+	// Restarts is each worker's restart budget: a worker that crashes more
+	// often is stopped for good. Zero means 100 restarts within 10s. A
+	// handler panic restarts the worker at once and does not count: the
+	// runner recovered it and only that task failed.
+	Restarts supervision.Intensity
+	// Backoff delays each restart of a crashed worker (not those after a
+	// handler panic); the attempt count
+	// resets once a worker has stayed up for StablePeriod. Zero means
+	// Initial 10ms, Max 5s, Multiplier 2, Jitter 0.2.
+	Backoff supervision.Backoff
+	// StablePeriod is how long a restarted worker must stay up for its
+	// backoff to start again from Initial; zero means 1s.
+	StablePeriod time.Duration
+	// Process configures the child processes of a KindProcess pool; it is
+	// required for that kind and ignored for the others.
+	Process *ProcessConfig
+}
+
+// Limits on PoolConfig fields.
+const (
+	maxWorkers       = 1 << 16
+	maxConcurrency   = 1 << 16
+	maxQueueCapacity = 1 << 26
+)
+
+func (c PoolConfig) withDefaults() PoolConfig {
+	procs := runtime.GOMAXPROCS(0)
+	if c.Kind == KindProcess && c.Process != nil {
+		pc := c.Process.withDefaults()
+		c.Process = &pc
+	}
+	if c.Workers == 0 {
+		switch c.Kind {
+		case KindIO, KindProcess:
+			c.Workers = 4
+		default:
+			c.Workers = procs
+		}
+	}
+	if c.Concurrency == 0 {
+		switch c.Kind {
+		case KindIO:
+			c.Concurrency = 64
+		case KindMixed:
+			c.Concurrency = 4
+		default:
+			c.Concurrency = 1
+		}
+	}
+	if c.Strategy == "" {
+		c.Strategy = "round-robin"
+	}
+	if c.QueueCapacity == 0 {
+		c.QueueCapacity = 1024
+	}
+	if c.Restarts == (supervision.Intensity{}) {
+		c.Restarts = supervision.Intensity{MaxRestarts: 100, Window: 10 * time.Second}
+	}
+	if c.Backoff == (supervision.Backoff{}) {
+		c.Backoff = supervision.Backoff{Initial: 10 * time.Millisecond, Max: 5 * time.Second}
+	}
+	c.Backoff = c.Backoff.WithDefaults()
+	c.Restarts = c.Restarts.WithDefaults()
+	if c.StablePeriod == 0 {
+		c.StablePeriod = time.Second
+	}
+	return c
+}
+
+func (c PoolConfig) validate() error {
+	field := func(name string) string { return fmt.Sprintf("pool %q: %s", c.Name, name) }
+	switch {
+	case c.Name == "":
+		return configError("PoolConfig.Name", "is empty; a pool needs a name")
+	case !c.Kind.valid():
+		return configError(field("Kind"), "is %d; allowed: cpu, io, mixed, process", c.Kind)
+	case c.Kind == KindProcess && c.Process == nil:
+		return configError(field("Process"), "is missing; a process pool needs a command")
+	case c.Workers < 1 || c.Workers > maxWorkers:
+		return configError(field("Workers"), "is %d; allowed: 1 to %d", c.Workers, maxWorkers)
+	case c.Concurrency < 1 || c.Concurrency > maxConcurrency:
+		return configError(field("Concurrency"), "is %d; allowed: 1 to %d", c.Concurrency, maxConcurrency)
+	case c.QueueCapacity < 1 || c.QueueCapacity > maxQueueCapacity:
+		return configError(field("QueueCapacity"), "is %d; allowed: 1 to %d", c.QueueCapacity, maxQueueCapacity)
+	case c.TaskTimeout < 0:
+		return configError(field("TaskTimeout"), "is %s; allowed: 0 (none) or more", c.TaskTimeout)
+	case c.StablePeriod < 0:
+		return configError(field("StablePeriod"), "is %s; allowed: 0 (default) or more", c.StablePeriod)
+	}
+	if err := c.Backoff.Validate(); err != nil {
+		return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)
+	}
+	if err := c.Restarts.Validate(); err != nil {
+		return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)
+	}
+	if c.Kind == KindProcess {
+		return c.Process.validate(field("Process"))
+	}
+	return nil
+}
+
+// pool is the runtime of one pool: its queue, its workers' slots and the
+// dispatch between them. The per-task path runs on the submitter's and the
+// workers' goroutines under mu; the pool actor owns only the control plane.
+type pool struct {
+	node *Node
+	cfg  PoolConfig
+	pid  *actor.PID // set by the root actor before the node is ready
+
+	// runCtx is the parent of every worker incarnation's context; canceling
+	// it signals every running handler (forced shutdown).
+	runCtx    context.Context
+	cancelRun context.CancelFunc
+
+	// supervisor restarts the pool's workers: one-for-one, with backoff,
+	// within the restart budget.
+	supervisor *supervision.Strategy
+
+	mu       sync.Mutex
+	strategy router.Strategy
+	workers  []*worker
+	queue    jobQueue
+	inflight jobList
+	waiters  []chan struct{} // Submit calls waiting for room, oldest first
+	closed   bool
+	halted   bool          // the node stops its actors: no runner starts any more
+	runners  int           // runner goroutines alive
+	noRunner chan struct{} // closed once halted and no runner is alive
+	quit     chan struct{} // closed by halt: every runner exits once idle
+	failure  error         // set once no worker is left alive; refuses new tasks
+	idle     chan struct{} // closed once closed && nothing queued or in flight
+
+	submitted  atomic.Uint64
+	completed  atomic.Uint64
+	failed     atomic.Uint64
+	timedOut   atomic.Uint64
+	canceled   atomic.Uint64
+	rejected   atomic.Uint64
+	restarts   atomic.Uint64
+	drained    atomic.Uint64 // results recorded after shutdown began
+	shutFailed atomic.Uint64 // tasks failed with ErrShuttingDown
+}
+
+func newPool(n *Node, cfg PoolConfig) (*pool, error) {
+	s, err := router.New(cfg.Strategy)
+	if err != nil {
+		return nil, configError(fmt.Sprintf("pool %q: Strategy", cfg.Name), "is %q; allowed: %v", cfg.Strategy, router.Names())
+	}
+	p := &pool{node: n, cfg: cfg, strategy: s, idle: make(chan struct{}), noRunner: make(chan struct{}), quit: make(chan struct{})}
+	p.supervisor, err = supervision.NewStrategy(
+		supervision.WithPool(cfg.Name),
+		supervision.WithBackoff(cfg.Backoff),
+		supervision.WithIntensity(cfg.Restarts),
+		supervision.WithStablePeriod(cfg.StablePeriod),
+		supervision.WithEventHook(n.event),
+		supervision.WithContained(isContained),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, cfg.Name, err)
+	}
+	p.runCtx, p.cancelRun = context.WithCancel(context.Background())
+	p.workers = make([]*worker, cfg.Workers)
+	for i := range p.workers {
+		w := &worker{
+			pool:  p,
+			id:    i,
+			name:  fmt.Sprintf("%s/w%d", cfg.Name, i),
+			inbox: make(chan *Future, cfg.Concurrency),
+			state: WorkerStarting,
+		}
+		p.workers[i] = w
+		if err := s.Add(router.Routee{ID: i, Weight: 1, Capacity: cfg.Concurrency}); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// isContained tells a handler panic, which the runner recovered and
+// confined to its task, from a crash of the worker itself.
+func isContained(reason any) bool {
+	err, ok := reason.(error)
+	if !ok {
+		return false
+	}
+	var pe *PanicError
+	return errors.As(err, &pe)
+}
+
+// submit admits f. With wait it blocks for room until ctx ends; without it
+// returns ErrQueueFull at once.
+func (p *pool) submit(ctx context.Context, f *Future, wait bool) error {
+	p.mu.Lock()
+	for {
+		if p.closed {
+			p.mu.Unlock()
+			return ErrShuttingDown
+		}
+		if p.failure != nil {
+			p.mu.Unlock()
+			return p.failure
+		}
+		if p.queue.len() < p.cfg.QueueCapacity {
+			break
+		}
+		if !wait {
+			p.mu.Unlock()
+			p.rejected.Add(1)
+			return fmt.Errorf("%w: pool %q holds %d tasks", ErrQueueFull, p.cfg.Name, p.cfg.QueueCapacity)
+		}
+		room := make(chan struct{}, 1)
+		p.waiters = append(p.waiters, room)
+		p.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			p.mu.Lock()
+			if !p.dropWaiterLocked(room) {
+				// We were signaled as ctx ended: pass the room on.
+				p.wakeLocked()
+			}
+			p.mu.Unlock()
+			p.rejected.Add(1)
+			return fmt.Errorf("%w: waiting for room in pool %q: %w", ErrQueueFull, p.cfg.Name, ctx.Err())
+		}
+		p.mu.Lock()
+	}
+	p.submitted.Add(1)
+	p.armLocked(f)
+	f.where = inQueue
+	p.queue.push(f)
+	p.dispatchLocked()
+	p.mu.Unlock()
+	return nil
+}
+
+// armLocked starts the job's timeout and submit-context watchers. The
+// callbacks take p.mu, so they cannot run before the job is published.
+func (p *pool) armLocked(f *Future) {
+	if !f.deadline.IsZero() {
+		f.timer = time.AfterFunc(time.Until(f.deadline), func() {
+			p.abort(f, fmt.Errorf("%w after %s", ErrTimeout, f.deadline.Sub(f.accepted)))
+		})
+	}
+	if f.ctx.Done() != nil {
+		f.stopCtx = context.AfterFunc(f.ctx, func() {
+			p.abort(f, fmt.Errorf("%w: %w", ErrCanceled, context.Cause(f.ctx)))
+		})
+	}
+}
+
+// abort gives f an error result now: a queued job leaves the queue; a job
+// on a worker keeps its slot until the handler returns (its context ends
+// on its own deadline or with the submit context).
+func (p *pool) abort(f *Future, err error) {
+	p.mu.Lock()
+	if f.state.Load() == jobDone {
+		p.mu.Unlock()
+		return
+	}
+	if f.where == inQueue {
+		p.queue.remove(f)
+		f.where = nowhere
+		p.wakeLocked()
+		p.checkIdleLocked()
+	}
+	p.mu.Unlock()
+	f.finish(Result{Err: err})
+}
+
+// dispatchLocked hands queued jobs, highest priority first, to workers with
+// a free slot, as the strategy picks them.
+func (p *pool) dispatchLocked() {
+	for {
+		f := p.queue.peek()
+		if f == nil {
+			return
+		}
+		id, ok := p.strategy.Pick(f.key)
+		if !ok {
+			return
+		}
+		p.queue.remove(f)
+		p.inflight.pushBack(f)
+		f.where = inFlight
+		w := p.workers[id]
+		f.worker = w
+		w.inflight++
+		if w.state == WorkerIdle {
+			w.state = WorkerBusy
+		}
+		w.inbox <- f // never blocks: the slot was reserved by Pick
+		p.wakeLocked()
+	}
+}
+
+// release frees the slot f held on w once its handler has returned (or it
+// was skipped), and dispatches the next job.
+func (p *pool) release(w *worker, f *Future, crashed bool) {
+	p.mu.Lock()
+	if f.where == inFlight {
+		p.inflight.remove(f)
+		f.where = nowhere
+	}
+	w.inflight--
+	p.strategy.Done(w.id)
+	if crashed {
+		p.setStateLocked(w, WorkerStarting)
+	} else if w.inflight == 0 && w.state == WorkerBusy {
+		w.state = WorkerIdle
+	}
+	p.dispatchLocked()
+	p.checkIdleLocked()
+	p.mu.Unlock()
+}
+
+// setStateLocked moves w to state s and tells the strategy whether it may
+// take work.
+func (p *pool) setStateLocked(w *worker, s WorkerState) {
+	if w.state == s || w.state == WorkerDead {
+		return // dead is final
+	}
+	if s == WorkerStarting && w.state == WorkerStopping {
+		return // a late crash from an old runner does not revive a stopping worker
+	}
+	w.state = s
+	available := s == WorkerIdle || s == WorkerBusy
+	p.strategy.SetAvailable(w.id, available)
+	if s == WorkerIdle && w.inflight > 0 {
+		w.state = WorkerBusy
+	}
+	if available {
+		p.dispatchLocked()
+	}
+}
+
+// workerDied handles a worker that stopped for good. Tasks waiting in its
+// inbox go back to the head of the queue for the other workers; when no
+// worker is left, every queued task fails with ErrWorkerCrashed and the pool
+// refuses new ones.
+func (p *pool) workerDied(w *worker) {
+	p.mu.Lock()
+	p.setStateLocked(w, WorkerDead)
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	var back []*Future
+	for len(w.inbox) > 0 {
+		f := <-w.inbox
+		w.inflight--
+		p.strategy.Done(w.id)
+		if f.where == inFlight {
+			p.inflight.remove(f)
+			f.where = nowhere
+		}
+		if f.state.Load() == jobPending {
+			back = append(back, f)
+		}
+	}
+	// Put them back in their original order, ahead of newer tasks.
+	for i := len(back) - 1; i >= 0; i-- {
+		back[i].where = inQueue
+		p.queue.pushFront(back[i])
+	}
+	alive := 0
+	for _, o := range p.workers {
+		if o.state != WorkerDead {
+			alive++
+		}
+	}
+	var failed []*Future
+	if alive == 0 {
+		p.failure = fmt.Errorf("%w: every worker of pool %q exceeded its restart budget", ErrWorkerCrashed, p.cfg.Name)
+		for i := range p.queue.levels {
+			for f := p.queue.levels[i].head; f != nil; f = f.next {
+				failed = append(failed, f)
+			}
+		}
+		for _, f := range failed {
+			p.queue.remove(f)
+			f.where = nowhere
+		}
+		for _, room := range p.waiters {
+			room <- struct{}{}
+		}
+		p.waiters = nil
+	} else {
+		p.dispatchLocked()
+	}
+	err := p.failure
+	p.mu.Unlock()
+	p.node.logger.Warn("worker stopped for good", "worker", w.name, "alive", alive)
+	for _, f := range failed {
+		f.finish(Result{Err: err})
+	}
+}
+
+// wakeLocked lets the oldest waiting Submit try again.
+func (p *pool) wakeLocked() {
+	if len(p.waiters) == 0 || p.queue.len() >= p.cfg.QueueCapacity {
+		return
+	}
+	room := p.waiters[0]
+	p.waiters[0] = nil
+	p.waiters = p.waiters[1:]
+	room <- struct{}{}
+}
+
+func (p *pool) dropWaiterLocked(room chan struct{}) bool {
+	for i, c := range p.waiters {
+		if c == room {
+			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+func (p *pool) checkIdleLocked() {
+	if p.closed && p.queue.len() == 0 && p.inflight.n == 0 {
+		select {
+		case <-p.idle:
+		default:
+			close(p.idle)
+		}
+	}
+}
+
+// count records a terminal result in the pool's counters.
+func (p *pool) count(err error) {
+	switch {
+	case err == nil:
+		p.completed.Add(1)
+	default:
+		p.failed.Add(1)
+		switch {
+		case errors.Is(err, ErrTimeout):
+			p.timedOut.Add(1)
+		case errors.Is(err, ErrCanceled):
+			p.canceled.Add(1)
+		case errors.Is(err, ErrShuttingDown):
+			p.shutFailed.Add(1)
+		}
+	}
+	if p.node.closing.Load() && !errors.Is(err, ErrShuttingDown) {
+		p.drained.Add(1)
+	}
+}
+
+// halt forbids new runners; noRunner closes once the last one exits.
+func (p *pool) halt() {
+	p.mu.Lock()
+	if !p.halted {
+		p.halted = true
+		close(p.quit)
+	}
+	p.checkRunnersLocked()
+	p.mu.Unlock()
+}
+
+func (p *pool) runnerExited() {
+	p.mu.Lock()
+	p.runners--
+	p.checkRunnersLocked()
+	p.mu.Unlock()
+}
+
+func (p *pool) checkRunnersLocked() {
+	if p.halted && p.runners == 0 {
+		select {
+		case <-p.noRunner:
+		default:
+			close(p.noRunner)
+		}
+	}
+}
+
+// close stops admission: waiting Submit calls return ErrShuttingDown.
+func (p *pool) close() {
+	p.mu.Lock()
+	p.closed = true
+	for _, room := range p.waiters {
+		room <- struct{}{}
+	}
+	p.waiters = nil
+	p.checkIdleLocked()
+	p.mu.Unlock()
+}
+
+// failRemaining gives every job still queued or in flight a shutdown error
+// and signals running handlers to stop.
+func (p *pool) failRemaining() {
+	p.mu.Lock()
+	var jobs []*Future
+	for i := range p.queue.levels {
+		for f := p.queue.levels[i].head; f != nil; f = f.next {
+			jobs = append(jobs, f)
+		}
+	}
+	for _, f := range jobs {
+		p.queue.remove(f)
+		f.where = nowhere
+	}
+	for f := p.inflight.head; f != nil; f = f.next {
+		jobs = append(jobs, f)
+	}
+	p.checkIdleLocked()
+	p.mu.Unlock()
+	p.cancelRun()
+	for _, f := range jobs {
+		f.finish(Result{Err: fmt.Errorf("%w: pool %q did not drain before the deadline", ErrShuttingDown, p.cfg.Name)})
+	}
+}

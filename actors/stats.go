@@ -1,0 +1,92 @@
+package actors
+
+// NodeStats is a snapshot of a node's counters and state.
+type NodeStats struct {
+	// Name is the node's name.
+	Name string
+	// Pools holds one entry per pool, in declaration order.
+	Pools []PoolStats
+}
+
+// PoolStats is a snapshot of one pool. Counters count since the node started.
+type PoolStats struct {
+	Name     string
+	Kind     Kind
+	Strategy string
+	// Workers is the number of workers that are not dead.
+	Workers int
+	// MinWorkers, MaxWorkers and PeakWorkers bound and record the pool's
+	// size; a fixed pool has all three equal to its size.
+	MinWorkers, MaxWorkers, PeakWorkers int
+	// Concurrency is the number of tasks one worker runs at once.
+	Concurrency int
+	// QueueCapacity is the pool's queue bound; QueueDepth the number of
+	// queued tasks per priority, critical first.
+	QueueCapacity int
+	QueueDepth    [4]int
+	// InFlight counts tasks handed to workers and not yet released.
+	InFlight int
+	// Submitted counts accepted tasks; Rejected counts tasks refused for
+	// want of room. Completed and Failed count terminal results; TimedOut
+	// and Canceled are parts of Failed.
+	Submitted, Rejected, Completed, Failed, TimedOut, Canceled uint64
+	// Restarts counts worker restarts.
+	Restarts uint64
+	// WorkersByState counts workers per state, indexed by WorkerState.
+	WorkersByState [6]int
+	// WorkerStats holds one entry per worker.
+	WorkerStats []WorkerStats
+}
+
+// WorkerStats is a snapshot of one worker.
+type WorkerStats struct {
+	Name     string
+	State    WorkerState
+	InFlight int
+	Restarts uint64
+}
+
+// Stats returns a snapshot of the node. It is safe to call at any time,
+// also during and after Shutdown.
+func (n *Node) Stats() NodeStats {
+	s := NodeStats{Name: n.name, Pools: make([]PoolStats, 0, len(n.pools))}
+	for _, p := range n.pools {
+		s.Pools = append(s.Pools, p.stats())
+	}
+	return s
+}
+
+func (p *pool) stats() PoolStats {
+	ps := PoolStats{
+		Name:          p.cfg.Name,
+		Kind:          p.cfg.Kind,
+		Strategy:      p.strategy.Name(),
+		MinWorkers:    p.cfg.Workers,
+		MaxWorkers:    p.cfg.Workers,
+		PeakWorkers:   p.cfg.Workers,
+		Concurrency:   p.cfg.Concurrency,
+		QueueCapacity: p.cfg.QueueCapacity,
+		Submitted:     p.submitted.Load(),
+		Rejected:      p.rejected.Load(),
+		Completed:     p.completed.Load(),
+		Failed:        p.failed.Load(),
+		TimedOut:      p.timedOut.Load(),
+		Canceled:      p.canceled.Load(),
+		Restarts:      p.restarts.Load(),
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ps.QueueDepth = p.queue.depths()
+	ps.InFlight = p.inflight.n
+	ps.WorkerStats = make([]WorkerStats, len(p.workers))
+	for i, w := range p.workers {
+		ps.WorkerStats[i] = WorkerStats{Name: w.name, State: w.state, InFlight: w.inflight, Restarts: w.restarts}
+		if int(w.state) < len(ps.WorkersByState) {
+			ps.WorkersByState[w.state]++
+		}
+		if w.state != WorkerDead {
+			ps.Workers++
+		}
+	}
+	return ps
+}

@@ -1,0 +1,248 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Kind is the kind of worker a pool runs.
+type Kind uint8
+
+// Worker kinds. The zero value is KindCPU.
+const (
+	// KindCPU workers run one task at a time; a pool defaults to GOMAXPROCS of them.
+	KindCPU Kind = iota
+	// KindIO workers run many tasks at once (tasks that mostly wait).
+	KindIO
+	// KindMixed workers run a few tasks at once.
+	KindMixed
+	// KindProcess workers are OS processes started from a command; tasks
+	// reach them as frames over stdin and stdout (see ProcessConfig).
+	KindProcess
+)
+
+var kindNames = [...]string{KindCPU: "cpu", KindIO: "io", KindMixed: "mixed", KindProcess: "process"}
+
+// String returns "cpu", "io", "mixed" or "process".
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// ParseKind returns the Kind named s ("cpu", "io", "mixed", "process").
+func ParseKind(s string) (Kind, error) {
+	for k, name := range kindNames {
+		if strings.EqualFold(s, name) {
+			return Kind(k), nil
+		}
+	}
+	return 0, fmt.Errorf("%w: kind %q; allowed: %s", ErrInvalidConfig, s, strings.Join(kindNames[:], ", "))
+}
+
+func (k Kind) valid() bool { return int(k) < len(kindNames) }
+
+// Priority orders queued tasks within a pool: a task never starts while a
+// task of a higher priority waits in the same pool. The zero value means
+// PriorityNormal.
+type Priority uint8
+
+// Priorities, highest first.
+const (
+	PriorityCritical Priority = iota + 1
+	PriorityHigh
+	PriorityNormal
+	PriorityLow
+)
+
+// numPriorities is the number of priority levels.
+const numPriorities = 4
+
+var priorityNames = [...]string{"normal", "critical", "high", "normal", "low"}
+
+// String returns "critical", "high", "normal" or "low".
+func (p Priority) String() string {
+	if int(p) < len(priorityNames) {
+		return priorityNames[p]
+	}
+	return fmt.Sprintf("priority(%d)", uint8(p))
+}
+
+// ParsePriority returns the Priority named s.
+func ParsePriority(s string) (Priority, error) {
+	for p := PriorityCritical; p <= PriorityLow; p++ {
+		if strings.EqualFold(s, p.String()) {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: priority %q; allowed: critical, high, normal, low", ErrInvalidTask, s)
+}
+
+// level maps a priority to its queue index, 0 (critical) to 3 (low).
+func (p Priority) level() int {
+	if p == 0 {
+		return int(PriorityNormal) - 1
+	}
+	return int(p) - 1
+}
+
+// Handler runs one task of a registered type. It receives the task's payload
+// and returns the output. Its contract:
+//
+//   - ctx ends when the task's timeout passes, when the submitter's context
+//     ends, or when the node is forced to stop; a handler that waits must
+//     honour it.
+//   - A returned error becomes the task's result error as is.
+//   - A panic becomes a *PanicError result (wrapping ErrPanic, with the
+//     stack) and the worker that ran it is restarted; other tasks are not
+//     affected.
+//   - A handler may run on any worker of its pool, concurrently with itself.
+type Handler func(ctx context.Context, payload []byte) ([]byte, error)
+
+// Task is one unit of work. Only Type (or Func) is required.
+type Task struct {
+	// Type names the registered Handler that runs the task. Ignored when Func is set.
+	Type string
+	// Pool names the pool that runs the task. When empty, the first pool of
+	// Kind runs it; when both are empty, the node's first pool.
+	Pool string
+	// Kind selects a pool by worker kind when Pool is empty. It only counts
+	// when HasKind is true, since the zero Kind is KindCPU.
+	Kind Kind
+	// HasKind says that Kind was set.
+	HasKind bool
+	// Priority orders the task in its pool's queue; zero means PriorityNormal.
+	Priority Priority
+	// Timeout bounds the task from submission to result; zero means the
+	// pool's default (none unless configured).
+	Timeout time.Duration
+	// Key is the routing key for key-aware strategies.
+	Key string
+	// Payload is passed to the handler. It is bytes so that the task can
+	// cross a process or node boundary; marshal protobuf messages into it.
+	Payload []byte
+	// Func, when set, runs instead of a registered handler. It is a local
+	// convenience: it cannot cross a process or node boundary.
+	Func func(ctx context.Context) (any, error)
+}
+
+// Result is the one terminal outcome of an accepted task.
+type Result struct {
+	// Output is what a registered Handler returned.
+	Output []byte
+	// Value is what a Func returned.
+	Value any
+	// Err is nil on success; otherwise the handler's error, or an error
+	// wrapping one of the package's sentinels.
+	Err error
+	// Worker names the worker that ran the task ("" if it never ran).
+	Worker string
+	// Queued is the time from acceptance to start (or to the result, if it never ran).
+	Queued time.Duration
+	// Run is the time the handler ran.
+	Run time.Duration
+}
+
+// job states.
+const (
+	jobPending uint32 = iota // queued or dispatched, not started
+	jobRunning               // a worker runs it
+	jobDone                  // terminal result recorded
+)
+
+// Future is the handle of an accepted task. It becomes done exactly once,
+// with the task's terminal result. All its methods are safe for concurrent use.
+type Future struct {
+	state atomic.Uint32
+	done  chan struct{}
+	res   Result
+
+	// set at submission, read-only afterwards
+	task     Task
+	handler  Handler
+	pool     *pool
+	ctx      context.Context
+	accepted time.Time
+	deadline time.Time
+	level    int8
+	key      uint64
+
+	// owned by pool.mu
+	prev, next *Future
+	where      int8 // where the job is: inQueue, inFlight, nowhere
+	worker     *worker
+
+	// startedNs is the start time as nanoseconds after accepted (0: not started).
+	startedNs atomic.Int64
+
+	// Set under pool.mu before the job is published, read by the one call
+	// to finish, which either holds pool.mu first or received the job from
+	// a channel afterwards.
+	stopCtx func() bool // unregisters the submit-context watcher
+	timer   *time.Timer
+	onDone  func(Result)
+}
+
+// Done returns a channel that is closed when the result is ready.
+func (f *Future) Done() <-chan struct{} { return f.done }
+
+// Wait blocks until the task's result is ready or ctx ends. It returns the
+// result and its Err; when ctx ends first it returns ctx's error and the
+// task goes on.
+func (f *Future) Wait(ctx context.Context) (Result, error) {
+	select {
+	case <-f.done:
+		return f.res, f.res.Err
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+// Result returns the result and true once the task is done, or false before.
+func (f *Future) Result() (Result, bool) {
+	select {
+	case <-f.done:
+		return f.res, true
+	default:
+		return Result{}, false
+	}
+}
+
+// finish records the terminal result if none was recorded yet, counts it in
+// the pool's stats before anyone can see it, and reports whether this call
+// recorded it.
+func (f *Future) finish(res Result) bool {
+	for {
+		s := f.state.Load()
+		if s == jobDone {
+			return false
+		}
+		if f.state.CompareAndSwap(s, jobDone) {
+			break
+		}
+	}
+	if res.Queued == 0 {
+		if ns := f.startedNs.Load(); ns > 0 {
+			res.Queued = time.Duration(ns)
+		} else {
+			res.Queued = time.Since(f.accepted)
+		}
+	}
+	f.res = res
+	f.pool.count(res.Err)
+	if f.timer != nil {
+		f.timer.Stop()
+	}
+	if f.stopCtx != nil {
+		f.stopCtx()
+	}
+	close(f.done)
+	if f.onDone != nil {
+		f.onDone(res)
+	}
+	return true
+}

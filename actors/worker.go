@@ -1,0 +1,258 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// WorkerState is where a worker is in its life.
+type WorkerState uint8
+
+// Worker states.
+const (
+	// WorkerStarting: spawned or restarting, not yet taking work.
+	WorkerStarting WorkerState = iota
+	// WorkerIdle: taking work, none in flight.
+	WorkerIdle
+	// WorkerBusy: running at least one task.
+	WorkerBusy
+	// WorkerStopping: finishing its tasks before it stops.
+	WorkerStopping
+	// WorkerUnhealthy: failed its health checks; out of routing.
+	WorkerUnhealthy
+	// WorkerDead: stopped for good.
+	WorkerDead
+)
+
+var workerStateNames = [...]string{"starting", "idle", "busy", "stopping", "unhealthy", "dead"}
+
+// String returns the state's name, as in "idle".
+func (s WorkerState) String() string {
+	if int(s) < len(workerStateNames) {
+		return workerStateNames[s]
+	}
+	return fmt.Sprintf("state(%d)", uint8(s))
+}
+
+// worker is one routee of a pool: a protoactor actor that owns the
+// goroutines (runners) that execute its tasks. The actor is the control
+// plane (start, restart, stop); runners are the data plane and read the
+// worker's inbox, which outlives restarts so that no dispatched task is lost.
+type worker struct {
+	pool  *pool
+	id    int
+	name  string
+	inbox chan *Future
+
+	// under pool.mu
+	state    WorkerState
+	inflight int
+	restarts uint64
+	started  uint64 // incarnations
+	done     uint64 // tasks whose handler returned
+}
+
+// crashed tells a worker actor that one of its runners panicked, so that
+// protoactor's supervision restarts it.
+type crashed struct{ err error }
+
+// backend runs the tasks of one worker incarnation outside the process's
+// own handlers: the child process of a KindProcess worker. In-process
+// workers have none and call the handler directly.
+type backend interface {
+	// call runs one task. err is the task's error; crash, when not nil, says
+	// the backend itself failed (the child died, wrote garbage, ...): the
+	// task's result is crash and the worker restarts.
+	call(ctx context.Context, f *Future) (out []byte, err error, crash error)
+	// close releases the backend (stops the child) once its runners are done.
+	close()
+}
+
+// incarnation is one life of a worker actor: its runners stop when stop
+// closes, and their handlers' contexts end when ctx does.
+type incarnation struct {
+	w    *worker
+	self *actor.PID
+	sys  *actor.ActorSystem
+	ctx  context.Context
+	stop chan struct{}
+	be   backend // nil for in-process workers
+}
+
+type workerActor struct {
+	w   *worker
+	inc *incarnation
+}
+
+func (a *workerActor) Receive(c actor.Context) {
+	switch m := c.Message().(type) {
+	case *actor.Started:
+		a.start(c)
+	case *crashed:
+		panic(m.err)
+	case *actor.Restarting:
+		a.halt()
+		p := a.w.pool
+		p.restarts.Add(1)
+		p.mu.Lock()
+		a.w.restarts++
+		p.setStateLocked(a.w, WorkerStarting)
+		p.mu.Unlock()
+		p.node.logger.Debug("worker restarting", "worker", a.w.name)
+	case *actor.Stopping:
+		a.halt()
+		p := a.w.pool
+		p.mu.Lock()
+		p.setStateLocked(a.w, WorkerStopping)
+		p.mu.Unlock()
+	case *actor.Stopped:
+		a.w.pool.workerDied(a.w)
+	}
+}
+
+func (a *workerActor) start(c actor.Context) {
+	w, p := a.w, a.w.pool
+	a.inc = &incarnation{w: w, self: c.Self(), sys: c.ActorSystem(), ctx: p.runCtx, stop: make(chan struct{})}
+	if p.cfg.Kind == KindProcess {
+		be, err := newProcessBackend(p, w)
+		if err != nil {
+			// protoactor's supervision restarts the worker (with backoff).
+			panic(fmt.Errorf("%w: worker %s: start: %w", ErrWorkerCrashed, w.name, err))
+		}
+		a.inc.be = be
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.halted {
+		if a.inc.be != nil {
+			a.inc.be.close()
+		}
+		return // a restart racing the node's stop
+	}
+	w.started++
+	for range p.cfg.Concurrency {
+		p.runners++
+		go a.inc.run()
+	}
+	p.setStateLocked(w, WorkerIdle)
+}
+
+func (a *workerActor) halt() {
+	if a.inc != nil {
+		close(a.inc.stop)
+		if a.inc.be != nil {
+			a.inc.be.close()
+		}
+		a.inc = nil
+	}
+}
+
+// run is one runner goroutine: it executes tasks from the worker's inbox
+// until its incarnation stops or a handler panics.
+func (inc *incarnation) run() {
+	p := inc.w.pool
+	defer p.runnerExited()
+	for {
+		select {
+		case <-inc.stop:
+			return
+		case <-p.quit:
+			return
+		default:
+		}
+		select {
+		case <-inc.stop:
+			return
+		case <-p.quit:
+			return
+		case f := <-inc.w.inbox:
+			if inc.exec(f) {
+				return
+			}
+		}
+	}
+}
+
+// exec runs f and reports whether its handler panicked.
+func (inc *incarnation) exec(f *Future) (panicked bool) {
+	w, p := inc.w, inc.w.pool
+	if !f.state.CompareAndSwap(jobPending, jobRunning) {
+		// It already has its result (timed out or canceled while dispatched).
+		p.release(w, f, false)
+		return false
+	}
+	start := time.Now()
+	f.startedNs.Store(int64(max(start.Sub(f.accepted), 1)))
+
+	ctx := inc.ctx
+	var cancel context.CancelFunc
+	if !f.deadline.IsZero() {
+		ctx, cancel = context.WithDeadline(ctx, f.deadline)
+	}
+	if f.ctx.Done() != nil {
+		if cancel == nil {
+			ctx, cancel = context.WithCancel(ctx)
+		}
+		stop := context.AfterFunc(f.ctx, cancel)
+		defer stop()
+	}
+	res := Result{Worker: w.name}
+	var stack []byte
+	var pv any
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				panicked, pv, stack = true, r, debug.Stack()
+			}
+		}()
+		switch {
+		case inc.be != nil:
+			var crash error
+			res.Output, res.Err, crash = inc.be.call(ctx, f)
+			if crash != nil {
+				panicked, res.Err = true, crash
+			}
+		case f.task.Func != nil:
+			res.Value, res.Err = f.task.Func(ctx)
+		default:
+			res.Output, res.Err = f.handler(ctx, f.task.Payload)
+		}
+	}()
+	res.Run = time.Since(start)
+	if panicked {
+		res.Output, res.Value = nil, nil
+		if pv != nil {
+			res.Err = &PanicError{Value: pv, Stack: stack}
+		}
+	} else if res.Err != nil && ctx.Err() != nil && errors.Is(res.Err, ctx.Err()) {
+		res.Err = inc.contextError(f, ctx, res.Err)
+	}
+	if cancel != nil {
+		cancel()
+	}
+	f.finish(res)
+	p.release(w, f, panicked)
+	if panicked {
+		inc.sys.Root.Send(inc.self, &crashed{err: res.Err})
+	}
+	return panicked
+}
+
+// contextError names why a handler's context ended when the handler
+// returned the context's error.
+func (inc *incarnation) contextError(f *Future, ctx context.Context, err error) error {
+	switch {
+	case !f.deadline.IsZero() && !time.Now().Before(f.deadline):
+		return fmt.Errorf("%w after %s: %w", ErrTimeout, f.deadline.Sub(f.accepted), err)
+	case f.ctx.Err() != nil:
+		return fmt.Errorf("%w: %w", ErrCanceled, err)
+	case inc.ctx.Err() != nil:
+		return fmt.Errorf("%w: %w", ErrShuttingDown, err)
+	}
+	return err
+}
