@@ -141,4 +141,5 @@ var errorCodes = []struct {
 	{ErrNoHandler, protos.ErrorCode_ERROR_CODE_NO_HANDLER},
 	{ErrNoPool, protos.ErrorCode_ERROR_CODE_NO_POOL},
 	{ErrInvalidTask, protos.ErrorCode_ERROR_CODE_INVALID_TASK},
+	{ErrShed, protos.ErrorCode_ERROR_CODE_SHED},
 }

@@ -31,6 +31,12 @@ var (
 	// ErrInvalidTask is returned at Submit for a malformed task (bad priority,
 	// oversized payload, negative timeout).
 	ErrInvalidTask = errors.New("drover: invalid task")
+	// ErrShed is the result of a queued task displaced by a task of higher
+	// priority from a full pool whose PoolConfig.Shed is set.
+	ErrShed = errors.New("drover: task shed")
+	// ErrWorkerStuck is the crash reason of a worker whose handler ignored
+	// its context past PoolConfig.StuckGrace; the worker is replaced.
+	ErrWorkerStuck = errors.New("drover: worker stuck")
 	// ErrInvalidConfig is returned by NewNode for a configuration it cannot run.
 	ErrInvalidConfig = errors.New("drover: invalid config")
 )

@@ -478,6 +478,7 @@ func (n *Node) runningHandlers() int {
 		p.mu.Lock()
 		total += p.inflight.n
 		p.mu.Unlock()
+		total += int(p.abandoned.Load())
 	}
 	return total
 }

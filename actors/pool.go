@@ -48,6 +48,20 @@ type PoolConfig struct {
 	// StablePeriod is how long a restarted worker must stay up for its
 	// backoff to start again from Initial; zero means 1s.
 	StablePeriod time.Duration
+	// Aging lifts a queued task by one priority level for every Aging it
+	// has waited, so that a steady stream of high-priority work cannot
+	// starve low priorities for ever. Zero means strict priority order.
+	Aging time.Duration
+	// Shed lets a task that finds the queue full displace the newest queued
+	// task of the lowest priority below its own; the displaced task ends
+	// with ErrShed. Without Shed (the default) a full queue refuses
+	// (TrySubmit) or waits (Submit).
+	Shed bool
+	// StuckGrace is how long a handler may run past its task's deadline
+	// before its worker counts as stuck: the worker leaves routing and is
+	// replaced, and the handler's goroutine is abandoned (Go cannot stop a
+	// goroutine). Zero means 1s.
+	StuckGrace time.Duration
 	// Process configures the child processes of a KindProcess pool; it is
 	// required for that kind and ignored for the others.
 	Process *ProcessConfig
@@ -101,6 +115,9 @@ func (c PoolConfig) withDefaults() PoolConfig {
 	if c.StablePeriod == 0 {
 		c.StablePeriod = time.Second
 	}
+	if c.StuckGrace == 0 {
+		c.StuckGrace = time.Second
+	}
 	return c
 }
 
@@ -121,6 +138,10 @@ func (c PoolConfig) validate() error {
 		return configError(field("QueueCapacity"), "is %d; allowed: 1 to %d", c.QueueCapacity, maxQueueCapacity)
 	case c.TaskTimeout < 0:
 		return configError(field("TaskTimeout"), "is %s; allowed: 0 (none) or more", c.TaskTimeout)
+	case c.Aging < 0:
+		return configError(field("Aging"), "is %s; allowed: 0 (strict priority) or more", c.Aging)
+	case c.StuckGrace < 0:
+		return configError(field("StuckGrace"), "is %s; allowed: 0 (default) or more", c.StuckGrace)
 	case c.StablePeriod < 0:
 		return configError(field("StablePeriod"), "is %s; allowed: 0 (default) or more", c.StablePeriod)
 	}
@@ -174,6 +195,9 @@ type pool struct {
 	canceled   atomic.Uint64
 	rejected   atomic.Uint64
 	restarts   atomic.Uint64
+	shed       atomic.Uint64
+	stuck      atomic.Uint64 // workers replaced because a handler overran
+	abandoned  atomic.Int64  // handler goroutines running past StuckGrace
 	drained    atomic.Uint64 // results recorded after shutdown began
 	shutFailed atomic.Uint64 // tasks failed with ErrShuttingDown
 }
@@ -227,6 +251,7 @@ func isContained(reason any) bool {
 // submit admits f. With wait it blocks for room until ctx ends; without it
 // returns ErrQueueFull at once.
 func (p *pool) submit(ctx context.Context, f *Future, wait bool) error {
+	var shed *Future
 	p.mu.Lock()
 	for {
 		if p.closed {
@@ -239,6 +264,14 @@ func (p *pool) submit(ctx context.Context, f *Future, wait bool) error {
 		}
 		if p.queue.len() < p.cfg.QueueCapacity {
 			break
+		}
+		if p.cfg.Shed {
+			if v := p.queue.victim(int(f.level)); v != nil {
+				p.queue.remove(v)
+				v.where = nowhere
+				shed = v
+				break
+			}
 		}
 		if !wait {
 			p.mu.Unlock()
@@ -268,6 +301,10 @@ func (p *pool) submit(ctx context.Context, f *Future, wait bool) error {
 	p.queue.push(f)
 	p.dispatchLocked()
 	p.mu.Unlock()
+	if shed != nil {
+		p.shed.Add(1)
+		shed.finish(Result{Err: fmt.Errorf("%w: pool %q was full and a task of priority %s came", ErrShed, p.cfg.Name, f.task.Priority)})
+	}
 	return nil
 }
 
@@ -300,16 +337,51 @@ func (p *pool) abort(f *Future, err error) {
 		f.where = nowhere
 		p.wakeLocked()
 		p.checkIdleLocked()
+	} else if f.where == inFlight && errors.Is(err, ErrTimeout) && !p.halted {
+		f.stuckTimer = time.AfterFunc(p.cfg.StuckGrace, func() { p.checkStuck(f) })
 	}
 	p.mu.Unlock()
 	f.finish(Result{Err: err})
 }
 
+// checkStuck replaces f's worker if f's handler is still running
+// StuckGrace after its deadline: the slot is released, the worker leaves
+// routing and restarts (a crash, with backoff), and the goroutine is
+// abandoned until the handler returns, if ever.
+func (p *pool) checkStuck(f *Future) {
+	p.mu.Lock()
+	if f.where != inFlight || p.halted || f.state.Load() != jobDone {
+		p.mu.Unlock()
+		return
+	}
+	w := f.worker
+	p.inflight.remove(f)
+	f.where = nowhere
+	w.inflight--
+	p.strategy.Done(w.id)
+	p.setStateLocked(w, WorkerStarting)
+	pid := w.pid
+	p.abandoned.Add(1)
+	p.stuck.Add(1)
+	p.dispatchLocked()
+	p.checkIdleLocked()
+	p.mu.Unlock()
+	elapsed := time.Since(f.deadline) + p.cfg.StuckGrace
+	p.node.event(supervision.WorkerStuck{Pool: p.cfg.Name, Worker: w.name, Elapsed: elapsed, At: time.Now()})
+	if pid != nil {
+		p.node.system.Root.Send(pid, &crashed{err: fmt.Errorf("%w: %s: handler ran %s past its deadline", ErrWorkerStuck, w.name, p.cfg.StuckGrace)})
+	}
+}
+
 // dispatchLocked hands queued jobs, highest priority first, to workers with
 // a free slot, as the strategy picks them.
 func (p *pool) dispatchLocked() {
+	var now time.Time
+	if p.cfg.Aging > 0 {
+		now = time.Now()
+	}
 	for {
-		f := p.queue.peek()
+		f := p.queue.peek(p.cfg.Aging, now)
 		if f == nil {
 			return
 		}
@@ -335,10 +407,17 @@ func (p *pool) dispatchLocked() {
 // was skipped), and dispatches the next job.
 func (p *pool) release(w *worker, f *Future, crashed bool) {
 	p.mu.Lock()
-	if f.where == inFlight {
-		p.inflight.remove(f)
-		f.where = nowhere
+	if f.stuckTimer != nil {
+		f.stuckTimer.Stop()
 	}
+	if f.where != inFlight {
+		// Abandoned as stuck: its slot was released then.
+		p.mu.Unlock()
+		p.abandoned.Add(-1)
+		return
+	}
+	p.inflight.remove(f)
+	f.where = nowhere
 	w.inflight--
 	p.strategy.Done(w.id)
 	if crashed {

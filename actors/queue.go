@@ -1,5 +1,7 @@
 package actors
 
+import "time"
+
 // Where a job is, under pool.mu.
 const (
 	nowhere  int8 = iota // not held by the pool
@@ -72,14 +74,43 @@ func (q *jobQueue) pushFront(f *Future) {
 	q.n++
 }
 
-// peek returns the first job of the highest non-empty level, or nil.
-func (q *jobQueue) peek() *Future {
+// peek returns the job to start next, or nil: the head of the highest
+// non-empty level. With aging, a head's level rises by one for every aging
+// it has waited, so that low priorities cannot starve; among equal
+// effective levels the higher original priority wins. Only the heads (the
+// oldest job of each level) compete, so this is O(levels).
+func (q *jobQueue) peek(aging time.Duration, now time.Time) *Future {
 	if q.n == 0 {
 		return nil
 	}
+	var best *Future
+	bestLevel := numPriorities
 	for i := range q.levels {
-		if h := q.levels[i].head; h != nil {
-			return h
+		h := q.levels[i].head
+		if h == nil {
+			continue
+		}
+		eff := i
+		if aging > 0 && i > 0 {
+			eff -= int(now.Sub(h.accepted) / aging)
+			eff = max(eff, 0)
+		}
+		if eff < bestLevel {
+			best, bestLevel = h, eff
+		}
+		if aging <= 0 || bestLevel == 0 {
+			break
+		}
+	}
+	return best
+}
+
+// victim returns the newest job of the lowest level below level, the one a
+// higher-priority task may shed, or nil.
+func (q *jobQueue) victim(level int) *Future {
+	for i := numPriorities - 1; i > level; i-- {
+		if t := q.levels[i].tail; t != nil {
+			return t
 		}
 	}
 	return nil

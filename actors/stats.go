@@ -30,8 +30,12 @@ type PoolStats struct {
 	// want of room. Completed and Failed count terminal results; TimedOut
 	// and Canceled are parts of Failed.
 	Submitted, Rejected, Completed, Failed, TimedOut, Canceled uint64
-	// Restarts counts worker restarts.
-	Restarts uint64
+	// Restarts counts worker restarts. Shed counts tasks displaced by
+	// higher priorities. Stuck counts workers replaced because a handler
+	// overran its deadline; Abandoned is the number of such handlers'
+	// goroutines still running.
+	Restarts, Shed, Stuck uint64
+	Abandoned             int64
 	// WorkersByState counts workers per state, indexed by WorkerState.
 	WorkersByState [6]int
 	// WorkerStats holds one entry per worker.
@@ -73,6 +77,9 @@ func (p *pool) stats() PoolStats {
 		TimedOut:      p.timedOut.Load(),
 		Canceled:      p.canceled.Load(),
 		Restarts:      p.restarts.Load(),
+		Shed:          p.shed.Load(),
+		Stuck:         p.stuck.Load(),
+		Abandoned:     p.abandoned.Load(),
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -182,9 +182,10 @@ type Future struct {
 	// Set under pool.mu before the job is published, read by the one call
 	// to finish, which either holds pool.mu first or received the job from
 	// a channel afterwards.
-	stopCtx func() bool // unregisters the submit-context watcher
-	timer   *time.Timer
-	onDone  func(Result)
+	stopCtx    func() bool // unregisters the submit-context watcher
+	timer      *time.Timer
+	stuckTimer *time.Timer // under pool.mu
+	onDone     func(Result)
 }
 
 // Done returns a channel that is closed when the result is ready.

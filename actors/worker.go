@@ -54,6 +54,7 @@ type worker struct {
 	inflight int
 	restarts uint64
 	started  uint64 // incarnations
+	pid      *actor.PID
 	done     uint64 // tasks whose handler returned
 }
 
@@ -135,6 +136,7 @@ func (a *workerActor) start(c actor.Context) {
 		return // a restart racing the node's stop
 	}
 	w.started++
+	w.pid = c.Self()
 	for range p.cfg.Concurrency {
 		p.runners++
 		go a.inc.run()
