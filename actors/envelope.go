@@ -44,6 +44,7 @@ func TaskFromEnvelope(env *protos.TaskEnvelope) (Task, error) { return taskFromE
 
 func taskFromEnvelope(env *protos.TaskEnvelope) (Task, error) {
 	t := Task{
+		ID:      env.GetId(),
 		Type:    env.GetType(),
 		Pool:    env.GetPool(),
 		Key:     env.GetKey(),
@@ -142,4 +143,5 @@ var errorCodes = []struct {
 	{ErrNoPool, protos.ErrorCode_ERROR_CODE_NO_POOL},
 	{ErrInvalidTask, protos.ErrorCode_ERROR_CODE_INVALID_TASK},
 	{ErrShed, protos.ErrorCode_ERROR_CODE_SHED},
+	{ErrQuarantined, protos.ErrorCode_ERROR_CODE_QUARANTINED},
 }

@@ -37,9 +37,25 @@ var (
 	// ErrWorkerStuck is the crash reason of a worker whose handler ignored
 	// its context past PoolConfig.StuckGrace; the worker is replaced.
 	ErrWorkerStuck = errors.New("drover: worker stuck")
+	// ErrQuarantined is returned at Submit, or as the result of a retry, for
+	// a task whose ID has crashed workers PoolConfig.QuarantineAfter times.
+	ErrQuarantined = errors.New("drover: task quarantined")
+	// ErrTransient marks a handler error as worth retrying: a task with a
+	// RetryPolicy runs again when its handler returns an error that wraps
+	// it (see Transient).
+	ErrTransient = errors.New("drover: transient error")
 	// ErrInvalidConfig is returned by NewNode for a configuration it cannot run.
 	ErrInvalidConfig = errors.New("drover: invalid config")
 )
+
+// Transient marks err as transient, so that a task with a RetryPolicy is
+// retried; errors.Is(Transient(err), err) still holds.
+func Transient(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrTransient, err)
+}
 
 // PanicError is the error of a task whose handler panicked. It wraps ErrPanic.
 type PanicError struct {

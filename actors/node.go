@@ -342,8 +342,24 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 	if t.Timeout < 0 {
 		return nil, taskError("Timeout", "is %s; allowed: 0 (pool default) or more", t.Timeout)
 	}
+	if t.Retry.MaxAttempts < 0 {
+		return nil, taskError("Retry.MaxAttempts", "is %d; allowed: 0 or more", t.Retry.MaxAttempts)
+	}
+	if t.Retry.MaxAttempts > 1 {
+		if err := t.Retry.Backoff.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: Retry: %w", ErrInvalidTask, err)
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCanceled, err)
+	}
+	if p.quarantined(t.ID) {
+		return nil, fmt.Errorf("%w: %q crashed workers of pool %q %d times", ErrQuarantined, t.ID, p.cfg.Name, p.cfg.QuarantineAfter)
+	}
+	if p.breakers != nil {
+		if err := p.breakers.allow(t.Type); err != nil {
+			return nil, err
+		}
 	}
 	f := &Future{
 		done:     make(chan struct{}),
@@ -366,6 +382,9 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 		f.deadline = f.accepted.Add(timeout)
 	}
 	if err := p.submit(ctx, f, wait); err != nil {
+		if p.breakers != nil {
+			p.breakers.report(t.Type, nil) // never ran: give back the trial
+		}
 		return nil, err
 	}
 	return f, nil

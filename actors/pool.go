@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -62,10 +63,23 @@ type PoolConfig struct {
 	// replaced, and the handler's goroutine is abandoned (Go cannot stop a
 	// goroutine). Zero means 1s.
 	StuckGrace time.Duration
+	// Breaker, when set, gives the pool a circuit breaker, and one per task
+	// type: while one is open, Submit refuses the pool's (or the type's)
+	// tasks at once with ErrCircuitOpen. Handler errors, panics, timeouts
+	// and crashes count as failures.
+	Breaker *supervision.BreakerConfig
+	// QuarantineAfter is the number of worker crashes (handler panics
+	// included) a task with an ID may cause before that ID is quarantined:
+	// refused at Submit and never retried. Zero means 3; NoQuarantine turns
+	// it off.
+	QuarantineAfter int
 	// Process configures the child processes of a KindProcess pool; it is
 	// required for that kind and ignored for the others.
 	Process *ProcessConfig
 }
+
+// NoQuarantine, as PoolConfig.QuarantineAfter, never quarantines a task.
+const NoQuarantine = -1
 
 // Limits on PoolConfig fields.
 const (
@@ -115,6 +129,13 @@ func (c PoolConfig) withDefaults() PoolConfig {
 	if c.StablePeriod == 0 {
 		c.StablePeriod = time.Second
 	}
+	if c.QuarantineAfter == 0 {
+		c.QuarantineAfter = 3
+	}
+	if c.Breaker != nil {
+		b := c.Breaker.WithDefaults()
+		c.Breaker = &b
+	}
 	if c.StuckGrace == 0 {
 		c.StuckGrace = time.Second
 	}
@@ -138,6 +159,8 @@ func (c PoolConfig) validate() error {
 		return configError(field("QueueCapacity"), "is %d; allowed: 1 to %d", c.QueueCapacity, maxQueueCapacity)
 	case c.TaskTimeout < 0:
 		return configError(field("TaskTimeout"), "is %s; allowed: 0 (none) or more", c.TaskTimeout)
+	case c.QuarantineAfter < NoQuarantine:
+		return configError(field("QuarantineAfter"), "is %d; allowed: 1 or more, 0 (default 3) or NoQuarantine (-1)", c.QuarantineAfter)
 	case c.Aging < 0:
 		return configError(field("Aging"), "is %s; allowed: 0 (strict priority) or more", c.Aging)
 	case c.StuckGrace < 0:
@@ -147,6 +170,11 @@ func (c PoolConfig) validate() error {
 	}
 	if err := c.Backoff.Validate(); err != nil {
 		return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)
+	}
+	if c.Breaker != nil {
+		if err := c.Breaker.Validate(); err != nil {
+			return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)
+		}
 	}
 	if err := c.Restarts.Validate(); err != nil {
 		return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)
@@ -173,12 +201,17 @@ type pool struct {
 	// supervisor restarts the pool's workers: one-for-one, with backoff,
 	// within the restart budget.
 	supervisor *supervision.Strategy
+	breakers   *breakers // nil without PoolConfig.Breaker
+
+	qmu     sync.Mutex
+	crashes map[string]int // task ID -> crashes it caused; -1 once quarantined
 
 	mu       sync.Mutex
 	strategy router.Strategy
 	workers  []*worker
 	queue    jobQueue
 	inflight jobList
+	retrying jobList         // waiting for a retry's backoff
 	waiters  []chan struct{} // Submit calls waiting for room, oldest first
 	closed   bool
 	halted   bool          // the node stops its actors: no runner starts any more
@@ -188,18 +221,20 @@ type pool struct {
 	failure  error         // set once no worker is left alive; refuses new tasks
 	idle     chan struct{} // closed once closed && nothing queued or in flight
 
-	submitted  atomic.Uint64
-	completed  atomic.Uint64
-	failed     atomic.Uint64
-	timedOut   atomic.Uint64
-	canceled   atomic.Uint64
-	rejected   atomic.Uint64
-	restarts   atomic.Uint64
-	shed       atomic.Uint64
-	stuck      atomic.Uint64 // workers replaced because a handler overran
-	abandoned  atomic.Int64  // handler goroutines running past StuckGrace
-	drained    atomic.Uint64 // results recorded after shutdown began
-	shutFailed atomic.Uint64 // tasks failed with ErrShuttingDown
+	submitted   atomic.Uint64
+	completed   atomic.Uint64
+	failed      atomic.Uint64
+	timedOut    atomic.Uint64
+	canceled    atomic.Uint64
+	rejected    atomic.Uint64
+	restarts    atomic.Uint64
+	shed        atomic.Uint64
+	retries     atomic.Uint64
+	quarantines atomic.Uint64
+	stuck       atomic.Uint64 // workers replaced because a handler overran
+	abandoned   atomic.Int64  // handler goroutines running past StuckGrace
+	drained     atomic.Uint64 // results recorded after shutdown began
+	shutFailed  atomic.Uint64 // tasks failed with ErrShuttingDown
 }
 
 func newPool(n *Node, cfg PoolConfig) (*pool, error) {
@@ -218,6 +253,11 @@ func newPool(n *Node, cfg PoolConfig) (*pool, error) {
 	)
 	if err != nil {
 		return nil, fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, cfg.Name, err)
+	}
+	if cfg.Breaker != nil {
+		if p.breakers, err = newBreakers(p, *cfg.Breaker); err != nil {
+			return nil, fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, cfg.Name, err)
+		}
 	}
 	p.runCtx, p.cancelRun = context.WithCancel(context.Background())
 	p.workers = make([]*worker, cfg.Workers)
@@ -337,6 +377,10 @@ func (p *pool) abort(f *Future, err error) {
 		f.where = nowhere
 		p.wakeLocked()
 		p.checkIdleLocked()
+	} else if f.where == inRetry {
+		p.retrying.remove(f)
+		f.where = nowhere
+		p.checkIdleLocked()
 	} else if f.where == inFlight && errors.Is(err, ErrTimeout) && !p.halted {
 		f.stuckTimer = time.AfterFunc(p.cfg.StuckGrace, func() { p.checkStuck(f) })
 	}
@@ -406,6 +450,11 @@ func (p *pool) dispatchLocked() {
 // release frees the slot f held on w once its handler has returned (or it
 // was skipped), and dispatches the next job.
 func (p *pool) release(w *worker, f *Future, crashed bool) {
+	p.releaseRetry(w, f, crashed, false)
+}
+
+// releaseRetry is release; with retry, f waits for its retry.
+func (p *pool) releaseRetry(w *worker, f *Future, crashed, retry bool) {
 	p.mu.Lock()
 	if f.stuckTimer != nil {
 		f.stuckTimer.Stop()
@@ -418,6 +467,9 @@ func (p *pool) release(w *worker, f *Future, crashed bool) {
 	}
 	p.inflight.remove(f)
 	f.where = nowhere
+	if retry {
+		p.retryLocked(f)
+	}
 	w.inflight--
 	p.strategy.Done(w.id)
 	if crashed {
@@ -534,7 +586,7 @@ func (p *pool) dropWaiterLocked(room chan struct{}) bool {
 }
 
 func (p *pool) checkIdleLocked() {
-	if p.closed && p.queue.len() == 0 && p.inflight.n == 0 {
+	if p.closed && p.queue.len() == 0 && p.inflight.n == 0 && p.retrying.n == 0 {
 		select {
 		case <-p.idle:
 		default:
@@ -543,8 +595,85 @@ func (p *pool) checkIdleLocked() {
 	}
 }
 
-// count records a terminal result in the pool's counters.
-func (p *pool) count(err error) {
+// maxCrashRecords bounds the quarantine bookkeeping; past it, the oldest
+// records are forgotten in bulk (a task must crash again to be counted).
+const maxCrashRecords = 1 << 14
+
+// quarantined reports whether the task ID may no longer run.
+func (p *pool) quarantined(id string) bool {
+	if id == "" || p.cfg.QuarantineAfter == NoQuarantine {
+		return false
+	}
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
+	return p.crashes[id] < 0
+}
+
+// recordCrash counts a crash caused by the task ID and quarantines the ID
+// at the limit.
+func (p *pool) recordCrash(id string) {
+	if id == "" || p.cfg.QuarantineAfter == NoQuarantine {
+		return
+	}
+	p.qmu.Lock()
+	if p.crashes == nil || len(p.crashes) >= maxCrashRecords {
+		p.crashes = map[string]int{}
+	}
+	n := p.crashes[id]
+	if n < 0 {
+		p.qmu.Unlock()
+		return
+	}
+	n++
+	if n >= p.cfg.QuarantineAfter {
+		p.crashes[id] = -1
+	} else {
+		p.crashes[id] = n
+	}
+	p.qmu.Unlock()
+	if n >= p.cfg.QuarantineAfter {
+		p.quarantines.Add(1)
+		p.node.event(supervision.TaskQuarantined{Pool: p.cfg.Name, TaskID: id, Crashes: n, At: time.Now()})
+	}
+}
+
+// retryLocked parks f, whose handler returned a transient error, and runs
+// it again after its backoff unless it ends meanwhile.
+func (p *pool) retryLocked(f *Future) {
+	f.where = inRetry
+	p.retrying.pushBack(f)
+	delay := f.task.Retry.Backoff.WithDefaults().Next(f.attempt-1, rand.Float64())
+	time.AfterFunc(delay, func() {
+		p.mu.Lock()
+		if f.where != inRetry {
+			p.mu.Unlock()
+			return // failed at shutdown meanwhile
+		}
+		p.retrying.remove(f)
+		f.where = nowhere
+		if f.state.Load() != jobPending {
+			p.checkIdleLocked()
+			p.mu.Unlock()
+			return // timed out or canceled meanwhile
+		}
+		if p.closed && p.halted {
+			p.mu.Unlock()
+			f.finish(Result{Err: fmt.Errorf("%w: retry of a task of pool %q", ErrShuttingDown, p.cfg.Name)})
+			return
+		}
+		p.retries.Add(1)
+		f.where = inQueue
+		p.queue.push(f) // it was accepted: a retry may exceed the bound by the tasks in flight
+		p.dispatchLocked()
+		p.mu.Unlock()
+	})
+}
+
+// count records a terminal result in the pool's counters and breakers.
+func (p *pool) count(taskType string, err error) {
+	if p.breakers != nil {
+		p.breakers.report(taskType, err)
+	}
 	switch {
 	case err == nil:
 		p.completed.Add(1)
@@ -620,6 +749,13 @@ func (p *pool) failRemaining() {
 	}
 	for f := p.inflight.head; f != nil; f = f.next {
 		jobs = append(jobs, f)
+	}
+	for f := p.retrying.head; f != nil; {
+		next := f.next
+		p.retrying.remove(f)
+		f.where = nowhere
+		jobs = append(jobs, f)
+		f = next
 	}
 	p.checkIdleLocked()
 	p.mu.Unlock()

@@ -7,6 +7,7 @@ const (
 	nowhere  int8 = iota // not held by the pool
 	inQueue              // waiting in the pool's queue
 	inFlight             // handed to a worker
+	inRetry              // waiting for a retry's backoff
 )
 
 // jobList is an intrusive doubly linked list of jobs: pushing and removing

@@ -1,5 +1,7 @@
 package actors
 
+import "github.com/drover-go/drover/supervision"
+
 // NodeStats is a snapshot of a node's counters and state.
 type NodeStats struct {
 	// Name is the node's name.
@@ -36,6 +38,12 @@ type PoolStats struct {
 	// goroutines still running.
 	Restarts, Shed, Stuck uint64
 	Abandoned             int64
+	// Retries counts reruns of tasks after transient errors; Quarantined
+	// counts task IDs quarantined for crashing workers.
+	Retries, Quarantined uint64
+	// Breakers gives the state of each circuit breaker: "" is the pool's
+	// own, other keys are task types. Nil without PoolConfig.Breaker.
+	Breakers map[string]supervision.State
 	// WorkersByState counts workers per state, indexed by WorkerState.
 	WorkersByState [6]int
 	// WorkerStats holds one entry per worker.
@@ -80,6 +88,11 @@ func (p *pool) stats() PoolStats {
 		Shed:          p.shed.Load(),
 		Stuck:         p.stuck.Load(),
 		Abandoned:     p.abandoned.Load(),
+		Retries:       p.retries.Load(),
+		Quarantined:   p.quarantines.Load(),
+	}
+	if p.breakers != nil {
+		ps.Breakers = p.breakers.states()
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

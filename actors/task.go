@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/drover-go/drover/supervision"
 )
 
 // Kind is the kind of worker a pool runs.
@@ -103,8 +105,20 @@ func (p Priority) level() int {
 //   - A handler may run on any worker of its pool, concurrently with itself.
 type Handler func(ctx context.Context, payload []byte) ([]byte, error)
 
+// RetryPolicy lets a task run again when its handler returns an error
+// marked with Transient. Other errors, panics and timeouts are final.
+type RetryPolicy struct {
+	// MaxAttempts bounds the runs, the first included; 0 and 1 mean no retry.
+	MaxAttempts int
+	// Backoff delays each retry; zero fields take supervision's defaults.
+	Backoff supervision.Backoff
+}
+
 // Task is one unit of work. Only Type (or Func) is required.
 type Task struct {
+	// ID identifies the task across submissions, for quarantine and in
+	// results; optional.
+	ID string
 	// Type names the registered Handler that runs the task. Ignored when Func is set.
 	Type string
 	// Pool names the pool that runs the task. When empty, the first pool of
@@ -125,6 +139,8 @@ type Task struct {
 	// Payload is passed to the handler. It is bytes so that the task can
 	// cross a process or node boundary; marshal protobuf messages into it.
 	Payload []byte
+	// Retry retries transient failures; the zero value never retries.
+	Retry RetryPolicy
 	// Func, when set, runs instead of a registered handler. It is a local
 	// convenience: it cannot cross a process or node boundary.
 	Func func(ctx context.Context) (any, error)
@@ -170,6 +186,7 @@ type Future struct {
 	deadline time.Time
 	level    int8
 	key      uint64
+	attempt  int // runs started; owned by the runner, then by the retry timer
 
 	// owned by pool.mu
 	prev, next *Future
@@ -234,7 +251,7 @@ func (f *Future) finish(res Result) bool {
 		}
 	}
 	f.res = res
-	f.pool.count(res.Err)
+	f.pool.count(f.task.Type, res.Err)
 	if f.timer != nil {
 		f.timer.Stop()
 	}

@@ -189,7 +189,10 @@ func (inc *incarnation) exec(f *Future) (panicked bool) {
 		return false
 	}
 	start := time.Now()
-	f.startedNs.Store(int64(max(start.Sub(f.accepted), 1)))
+	if f.attempt == 0 {
+		f.startedNs.Store(int64(max(start.Sub(f.accepted), 1)))
+	}
+	f.attempt++
 
 	ctx := inc.ctx
 	var cancel context.CancelFunc
@@ -236,6 +239,14 @@ func (inc *incarnation) exec(f *Future) (panicked bool) {
 	}
 	if cancel != nil {
 		cancel()
+	}
+	if panicked {
+		p.recordCrash(f.task.ID)
+	}
+	if res.Err != nil && !panicked && f.attempt < f.task.Retry.MaxAttempts && errors.Is(res.Err, ErrTransient) &&
+		!p.quarantined(f.task.ID) && f.state.CompareAndSwap(jobRunning, jobPending) {
+		p.releaseRetry(w, f, false, true)
+		return false
 	}
 	f.finish(res)
 	p.release(w, f, panicked)

@@ -26,6 +26,8 @@ const (
 	KindPoolFailed
 	// KindBreakerStateChanged is the kind of BreakerStateChanged.
 	KindBreakerStateChanged
+	// KindTaskQuarantined is the kind of TaskQuarantined.
+	KindTaskQuarantined
 )
 
 var kindNames = [...]string{
@@ -37,6 +39,7 @@ var kindNames = [...]string{
 	KindWorkerUnhealthy:     "worker-unhealthy",
 	KindPoolFailed:          "pool-failed",
 	KindBreakerStateChanged: "breaker-state-changed",
+	KindTaskQuarantined:     "task-quarantined",
 }
 
 // String returns the kind's name in kebab case ("worker-failed"), or
@@ -131,11 +134,33 @@ type PoolFailed struct {
 	At     time.Time
 }
 
-// BreakerStateChanged reports a circuit breaker's transition.
+// BreakerStateChanged reports a circuit breaker's transition. TaskType is
+// empty for a pool's own breaker and names the type for a per-type one.
 type BreakerStateChanged struct {
 	Pool     string
+	TaskType string
 	From, To State
 	At       time.Time
+}
+
+// TaskQuarantined reports that a task, known by its ID, crashed workers
+// Crashes times and will not run again.
+type TaskQuarantined struct {
+	Pool    string
+	TaskID  string
+	Crashes int
+	At      time.Time
+}
+
+// Kind returns KindTaskQuarantined.
+func (TaskQuarantined) Kind() EventKind { return KindTaskQuarantined }
+
+// Time returns when the event happened.
+func (e TaskQuarantined) Time() time.Time { return e.At }
+
+// String describes the event.
+func (e TaskQuarantined) String() string {
+	return fmt.Sprintf("%s pool=%s task=%s crashes=%d", e.Kind(), e.Pool, e.TaskID, e.Crashes)
 }
 
 // Kind returns KindWorkerStarted.
@@ -223,10 +248,14 @@ func (e PoolFailed) String() string {
 
 // String describes the event.
 func (e BreakerStateChanged) String() string {
+	if e.TaskType != "" {
+		return fmt.Sprintf("%s pool=%s type=%s from=%s to=%s", e.Kind(), e.Pool, e.TaskType, e.From, e.To)
+	}
 	return fmt.Sprintf("%s pool=%s from=%s to=%s", e.Kind(), e.Pool, e.From, e.To)
 }
 
 var (
+	_ Event = TaskQuarantined{}
 	_ Event = WorkerStarted{}
 	_ Event = WorkerFailed{}
 	_ Event = WorkerRestarted{}

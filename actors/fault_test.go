@@ -1,0 +1,114 @@
+package actors_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/drover-go/drover/actors"
+	"github.com/drover-go/drover/supervision"
+)
+
+func TestBreakerOpensAndFailsFast(t *testing.T) {
+	var log eventLog
+	var failing atomic.Bool
+	failing.Store(true)
+	n := newNode(t, actors.WithEventHook(log.hook),
+		actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1,
+			Breaker: &supervision.BreakerConfig{FailureThreshold: 3, ResetTimeout: time.Millisecond}}),
+		actors.WithHandler("flaky", func(context.Context, []byte) ([]byte, error) {
+			if failing.Load() {
+				return nil, errors.New("backend down")
+			}
+			return []byte("ok"), nil
+		}),
+		actors.WithHandler("other", echo))
+	for range 3 {
+		f, err := n.Submit(context.Background(), actors.Task{Type: "flaky"})
+		require.NoError(t, err)
+		require.Error(t, wait(t, f).Err)
+	}
+	// Open: refused at Submit, never accepted.
+	_, err := n.TrySubmit(actors.Task{Type: "flaky"})
+	require.ErrorIs(t, err, actors.ErrCircuitOpen)
+	assert.Equal(t, supervision.Open, n.Stats().Pools[0].Breakers[""])
+	assert.Equal(t, supervision.Open, n.Stats().Pools[0].Breakers["flaky"])
+
+	// After the reset timeout a trial goes through and closes both.
+	failing.Store(false)
+	eventually(t, "a half-open trial", func() bool {
+		f, err := n.TrySubmit(actors.Task{Type: "flaky"})
+		if err != nil {
+			require.ErrorIs(t, err, actors.ErrCircuitOpen)
+			return false
+		}
+		return wait(t, f).Err == nil
+	})
+	assert.Equal(t, supervision.Closed, n.Stats().Pools[0].Breakers["flaky"])
+	assert.GreaterOrEqual(t, log.count(supervision.KindBreakerStateChanged), 4, "open and half-open/closed for both breakers")
+	st := n.Stats().Pools[0]
+	assert.Equal(t, st.Submitted, st.Completed+st.Failed)
+}
+
+func TestRetryTransientErrors(t *testing.T) {
+	var calls atomic.Int32
+	n := newNode(t, actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}),
+		actors.WithHandler("eventually", func(context.Context, []byte) ([]byte, error) {
+			if calls.Add(1) < 3 {
+				return nil, actors.Transient(errors.New("try again"))
+			}
+			return []byte("done"), nil
+		}),
+		actors.WithHandler("fatal", func(context.Context, []byte) ([]byte, error) {
+			calls.Add(1)
+			return nil, errors.New("bad input")
+		}))
+	retry := actors.RetryPolicy{MaxAttempts: 5, Backoff: supervision.Backoff{Initial: time.Millisecond, Max: time.Millisecond}}
+	f, err := n.Submit(context.Background(), actors.Task{Type: "eventually", Retry: retry})
+	require.NoError(t, err)
+	r := wait(t, f)
+	require.NoError(t, r.Err)
+	assert.Equal(t, "done", string(r.Output))
+	assert.Equal(t, int32(3), calls.Load())
+	assert.Equal(t, uint64(2), n.Stats().Pools[0].Retries)
+
+	// A non-transient error is final.
+	calls.Store(0)
+	f, err = n.Submit(context.Background(), actors.Task{Type: "fatal", Retry: retry})
+	require.NoError(t, err)
+	require.EqualError(t, wait(t, f).Err, "bad input")
+	assert.Equal(t, int32(1), calls.Load())
+
+	// Attempts run out: the last transient error is the result.
+	calls.Store(-100)
+	f, err = n.Submit(context.Background(), actors.Task{Type: "eventually", Retry: actors.RetryPolicy{MaxAttempts: 2, Backoff: retry.Backoff}})
+	require.NoError(t, err)
+	require.ErrorIs(t, wait(t, f).Err, actors.ErrTransient)
+	st := n.Stats().Pools[0]
+	assert.Equal(t, uint64(3), st.Submitted)
+	assert.Equal(t, st.Submitted, st.Completed+st.Failed)
+}
+
+func TestPoisonTaskQuarantined(t *testing.T) {
+	var log eventLog
+	n := newNode(t, actors.WithEventHook(log.hook), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1, QuarantineAfter: 2}))
+	poison := actors.Task{ID: "job-7", Func: func(context.Context) (any, error) { panic("poison") }}
+	for range 2 {
+		f, err := n.Submit(context.Background(), poison)
+		require.NoError(t, err)
+		require.ErrorIs(t, wait(t, f).Err, actors.ErrPanic)
+	}
+	_, err := n.Submit(context.Background(), poison)
+	require.ErrorIs(t, err, actors.ErrQuarantined)
+	assert.Equal(t, 1, log.count(supervision.KindTaskQuarantined))
+	// Other tasks are not affected.
+	f, err := n.Submit(context.Background(), actors.Task{ID: "job-8", Func: func(context.Context) (any, error) { return 1, nil }})
+	require.NoError(t, err)
+	require.NoError(t, wait(t, f).Err)
+	assert.Equal(t, uint64(1), n.Stats().Pools[0].Quarantined)
+}
