@@ -502,5 +502,29 @@ func (n *Node) runningHandlers() int {
 	return total
 }
 
+// CrashWorker makes worker index of the named pool crash as a worker does
+// when it fails for real (not a contained handler panic): its supervisor
+// restarts it after its backoff, within its restart budget. It is meant for
+// chaos testing and for operators who need to recycle a worker; the tasks
+// the worker is running still end with their own results.
+func (n *Node) CrashWorker(pool string, index int) error {
+	p, ok := n.byName[pool]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNoPool, pool)
+	}
+	if index < 0 || index >= len(p.workers) {
+		return fmt.Errorf("%w: worker index is %d; allowed: 0 to %d", ErrInvalidTask, index, len(p.workers)-1)
+	}
+	w := p.workers[index]
+	p.mu.Lock()
+	pid, state := w.pid, w.state
+	p.mu.Unlock()
+	if pid == nil || state == WorkerDead {
+		return fmt.Errorf("%w: worker %s is %s", ErrWorkerCrashed, w.name, state)
+	}
+	n.system.Root.Send(pid, &crashed{err: fmt.Errorf("%w: %s crashed on request", ErrWorkerCrashed, w.name)})
+	return nil
+}
+
 // Done returns a channel that is closed once Shutdown has finished.
 func (n *Node) Done() <-chan struct{} { return n.stopped }

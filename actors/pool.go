@@ -63,6 +63,14 @@ type PoolConfig struct {
 	// replaced, and the handler's goroutine is abandoned (Go cannot stop a
 	// goroutine). Zero means 1s.
 	StuckGrace time.Duration
+	// PoolRestarts is the pool's own budget: when every worker has
+	// exceeded its restart budget the pool has failed, and the root restarts
+	// it (all its workers, after the pool's Backoff) if the pool has failed
+	// no more often than this; queued tasks wait for the restart. Past it,
+	// or with MaxRestarts set to supervision.NoRestarts, the pool stops for
+	// good: its queued tasks and new submissions fail with ErrWorkerCrashed.
+	// Zero means 3 restarts within 1 minute.
+	PoolRestarts supervision.Intensity
 	// Breaker, when set, gives the pool a circuit breaker, and one per task
 	// type: while one is open, Submit refuses the pool's (or the type's)
 	// tasks at once with ErrCircuitOpen. Handler errors, panics, timeouts
@@ -129,6 +137,10 @@ func (c PoolConfig) withDefaults() PoolConfig {
 	if c.StablePeriod == 0 {
 		c.StablePeriod = time.Second
 	}
+	if c.PoolRestarts == (supervision.Intensity{}) {
+		c.PoolRestarts = supervision.Intensity{MaxRestarts: 3, Window: time.Minute}
+	}
+	c.PoolRestarts = c.PoolRestarts.WithDefaults()
 	if c.QuarantineAfter == 0 {
 		c.QuarantineAfter = 3
 	}
@@ -176,6 +188,9 @@ func (c PoolConfig) validate() error {
 			return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)
 		}
 	}
+	if err := c.PoolRestarts.Validate(); err != nil {
+		return fmt.Errorf("%w: pool %q: PoolRestarts: %w", ErrInvalidConfig, c.Name, err)
+	}
 	if err := c.Restarts.Validate(); err != nil {
 		return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)
 	}
@@ -201,7 +216,9 @@ type pool struct {
 	// supervisor restarts the pool's workers: one-for-one, with backoff,
 	// within the restart budget.
 	supervisor *supervision.Strategy
-	breakers   *breakers // nil without PoolConfig.Breaker
+	breakers   *breakers                     // nil without PoolConfig.Breaker
+	failures   *supervision.IntensityTracker // the pool's own failures, under mu
+	restarting bool                          // a pool restart is scheduled, under mu
 
 	qmu     sync.Mutex
 	crashes map[string]int // task ID -> crashes it caused; -1 once quarantined
@@ -252,6 +269,9 @@ func newPool(n *Node, cfg PoolConfig) (*pool, error) {
 		supervision.WithContained(isContained),
 	)
 	if err != nil {
+		return nil, fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, cfg.Name, err)
+	}
+	if p.failures, err = supervision.NewIntensityTracker(cfg.PoolRestarts, time.Now); err != nil {
 		return nil, fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, cfg.Name, err)
 	}
 	if cfg.Breaker != nil {
@@ -538,8 +558,13 @@ func (p *pool) workerDied(w *worker) {
 		}
 	}
 	var failed []*Future
-	if alive == 0 {
-		p.failure = fmt.Errorf("%w: every worker of pool %q exceeded its restart budget", ErrWorkerCrashed, p.cfg.Name)
+	var restartIn time.Duration
+	cause := fmt.Errorf("%w: every worker of pool %q exceeded its restart budget", ErrWorkerCrashed, p.cfg.Name)
+	if alive == 0 && !p.restarting && !p.failures.Record() {
+		p.restarting = true
+		restartIn = p.cfg.Backoff.Next(p.failures.Count()-1, rand.Float64())
+	} else if alive == 0 && !p.restarting {
+		p.failure = cause
 		for i := range p.queue.levels {
 			for f := p.queue.levels[i].head; f != nil; f = f.next {
 				failed = append(failed, f)
@@ -559,9 +584,38 @@ func (p *pool) workerDied(w *worker) {
 	err := p.failure
 	p.mu.Unlock()
 	p.node.logger.Warn("worker stopped for good", "worker", w.name, "alive", alive)
+	if alive == 0 && (err != nil || restartIn > 0) {
+		p.node.event(supervision.PoolFailed{Pool: p.cfg.Name, Reason: cause, At: time.Now()})
+	}
+	if restartIn > 0 {
+		pid := p.pid
+		time.AfterFunc(restartIn, func() { p.node.system.Root.Send(pid, restartPool{}) })
+	}
 	for _, f := range failed {
 		f.finish(Result{Err: err})
 	}
+}
+
+// restartPool asks a pool actor to respawn its dead workers.
+type restartPool struct{}
+
+// respawnable marks the dead workers as starting again and returns them,
+// unless the node is stopping.
+func (p *pool) respawnable() []*worker {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.restarting = false
+	if p.closed || p.halted {
+		return nil
+	}
+	var ws []*worker
+	for _, w := range p.workers {
+		if w.state == WorkerDead {
+			w.state = WorkerStarting // dead is final for the old actor, not for the slot
+			ws = append(ws, w)
+		}
+	}
+	return ws
 }
 
 // wakeLocked lets the oldest waiting Submit try again.

@@ -30,6 +30,16 @@ func (r *rootActor) Receive(c actor.Context) {
 	}
 }
 
+func (a *poolActor) spawn(c actor.Context, ws []*worker) {
+	for _, w := range ws {
+		w := w
+		props := actor.PropsFromProducer(func() actor.Actor { return &workerActor{w: w} })
+		if _, err := c.SpawnNamed(props, w.name[len(a.p.cfg.Name)+1:]); err != nil {
+			a.p.node.logger.Error("spawn worker", "worker", w.name, "error", err)
+		}
+	}
+}
+
 // poolActor supervises one pool's workers (one-for-one) and takes task
 // envelopes from other actors.
 type poolActor struct{ p *pool }
@@ -37,24 +47,12 @@ type poolActor struct{ p *pool }
 func (a *poolActor) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *actor.Started:
-		for _, w := range a.p.workers {
-			w := w
-			props := actor.PropsFromProducer(func() actor.Actor { return &workerActor{w: w} })
-			if _, err := c.SpawnNamed(props, w.name[len(a.p.cfg.Name)+1:]); err != nil {
-				a.p.node.logger.Error("spawn worker", "worker", w.name, "error", err)
-			}
-		}
-	case *childPID:
-		// Test and admin hook: the PID of worker m.index.
-		if kids := c.Children(); m.index < len(kids) {
-			c.Respond(&childPIDReply{pid: kids[m.index]})
-		}
+		a.spawn(c, a.p.workers)
+	case restartPool:
+		ws := a.p.respawnable()
+		a.p.node.logger.Info("restarting pool", "pool", a.p.cfg.Name, "workers", len(ws))
+		a.spawn(c, ws)
 	default:
 		a.receiveEnvelope(c, m)
 	}
 }
-
-// childPID asks a pool actor for the PID of one of its workers.
-type childPID struct{ index int }
-
-type childPIDReply struct{ pid *actor.PID }
