@@ -71,6 +71,15 @@ type PoolConfig struct {
 	// good: its queued tasks and new submissions fail with ErrWorkerCrashed.
 	// Zero means 3 restarts within 1 minute.
 	PoolRestarts supervision.Intensity
+	// Health, when set, probes every worker each Health.Interval; a worker
+	// that fails Health.FailureThreshold probes in a row is unhealthy: it
+	// leaves routing and restarts. Zero fields take supervision's defaults.
+	Health *supervision.HealthPolicy
+	// HealthCheck, when set with Health, is run by each probe (off the
+	// worker's task goroutines, with a context that ends at Health.Timeout);
+	// an error fails the probe. Without it a probe checks that the worker's
+	// actor (and a process worker's child) answers.
+	HealthCheck func(ctx context.Context, worker string) error
 	// Breaker, when set, gives the pool a circuit breaker, and one per task
 	// type: while one is open, Submit refuses the pool's (or the type's)
 	// tasks at once with ErrCircuitOpen. Handler errors, panics, timeouts
@@ -144,6 +153,10 @@ func (c PoolConfig) withDefaults() PoolConfig {
 	if c.QuarantineAfter == 0 {
 		c.QuarantineAfter = 3
 	}
+	if c.Health != nil {
+		h := c.Health.WithDefaults()
+		c.Health = &h
+	}
 	if c.Breaker != nil {
 		b := c.Breaker.WithDefaults()
 		c.Breaker = &b
@@ -182,6 +195,11 @@ func (c PoolConfig) validate() error {
 	}
 	if err := c.Backoff.Validate(); err != nil {
 		return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)
+	}
+	if c.Health != nil {
+		if err := c.Health.Validate(); err != nil {
+			return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)
+		}
 	}
 	if c.Breaker != nil {
 		if err := c.Breaker.Validate(); err != nil {
@@ -247,6 +265,7 @@ type pool struct {
 	restarts    atomic.Uint64
 	shed        atomic.Uint64
 	retries     atomic.Uint64
+	unhealthy   atomic.Uint64
 	quarantines atomic.Uint64
 	stuck       atomic.Uint64 // workers replaced because a handler overran
 	abandoned   atomic.Int64  // handler goroutines running past StuckGrace

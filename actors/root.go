@@ -2,6 +2,8 @@ package actors
 
 import (
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/drover-go/drover/protos"
 )
 
 // rootActor is the node's root supervisor: it spawns one supervisor actor
@@ -42,12 +44,24 @@ func (a *poolActor) spawn(c actor.Context, ws []*worker) {
 
 // poolActor supervises one pool's workers (one-for-one) and takes task
 // envelopes from other actors.
-type poolActor struct{ p *pool }
+type poolActor struct {
+	p      *pool
+	health healthState
+}
 
 func (a *poolActor) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *actor.Started:
 		a.spawn(c, a.p.workers)
+		a.scheduleHealth(c)
+	case *actor.Stopping:
+		a.stopHealth()
+	case healthTick:
+		a.probe(c)
+	case healthDeadline:
+		a.judge(c, m.seq)
+	case *protos.HealthPong:
+		a.pong(m)
 	case restartPool:
 		ws := a.p.respawnable()
 		a.p.node.logger.Info("restarting pool", "pool", a.p.cfg.Name, "workers", len(ws))

@@ -41,6 +41,8 @@ type PoolStats struct {
 	// Retries counts reruns of tasks after transient errors; Quarantined
 	// counts task IDs quarantined for crashing workers.
 	Retries, Quarantined uint64
+	// Unhealthy counts workers restarted for failing their health probes.
+	Unhealthy uint64
 	// Breakers gives the state of each circuit breaker: "" is the pool's
 	// own, other keys are task types. Nil without PoolConfig.Breaker.
 	Breakers map[string]supervision.State
@@ -90,6 +92,7 @@ func (p *pool) stats() PoolStats {
 		Abandoned:     p.abandoned.Load(),
 		Retries:       p.retries.Load(),
 		Quarantined:   p.quarantines.Load(),
+		Unhealthy:     p.unhealthy.Load(),
 	}
 	if p.breakers != nil {
 		ps.Breakers = p.breakers.states()

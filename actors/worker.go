@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/drover-go/drover/protos"
 )
 
 // WorkerState is where a worker is in its life.
@@ -96,6 +98,8 @@ func (a *workerActor) Receive(c actor.Context) {
 		a.start(c)
 	case *crashed:
 		panic(m.err)
+	case *protos.HealthPing:
+		a.answerPing(c, m)
 	case *actor.Restarting:
 		a.halt()
 		p := a.w.pool

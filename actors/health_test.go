@@ -1,0 +1,44 @@
+package actors_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/drover-go/drover/actors"
+	"github.com/drover-go/drover/supervision"
+)
+
+func TestUnhealthyWorkerIsRestarted(t *testing.T) {
+	var log eventLog
+	var sick atomic.Bool
+	n := newNode(t, actors.WithEventHook(log.hook), actors.WithPool(actors.PoolConfig{
+		Name: "p", Workers: 2,
+		Health:  &supervision.HealthPolicy{Interval: 2 * time.Millisecond, Timeout: time.Millisecond, FailureThreshold: 3},
+		Backoff: supervision.Backoff{Initial: time.Millisecond, Max: time.Millisecond},
+		HealthCheck: func(_ context.Context, worker string) error {
+			if worker == "p/w1" && sick.Load() {
+				return errors.New("lost its connection")
+			}
+			return nil
+		},
+	}))
+	eventually(t, "healthy rounds", func() bool { return n.Stats().Pools[0].WorkersByState[actors.WorkerIdle] == 2 })
+	sick.Store(true)
+	eventually(t, "w1 to be found unhealthy", func() bool { return log.count(supervision.KindWorkerUnhealthy) >= 1 })
+	sick.Store(false)
+	eventually(t, "w1 to be restarted", func() bool {
+		st := n.Stats().Pools[0]
+		return st.Unhealthy >= 1 && st.WorkerStats[1].Restarts >= 1 && st.WorkerStats[1].State == actors.WorkerIdle
+	})
+	st := n.Stats().Pools[0]
+	assert.Zero(t, st.WorkerStats[0].Restarts, "the healthy worker is left alone")
+	f, err := n.SubmitFunc(context.Background(), "p", func(context.Context) (any, error) { return 1, nil })
+	require.NoError(t, err)
+	require.NoError(t, wait(t, f).Err)
+}
