@@ -17,13 +17,14 @@ func TestBudgetExceededFailsPool(t *testing.T) {
 	n := newNode(t, actors.WithEventHook(log.hook), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1,
 		Restarts:     supervision.Intensity{MaxRestarts: supervision.NoRestarts},
 		PoolRestarts: supervision.Intensity{MaxRestarts: supervision.NoRestarts}}))
-	release := make(chan struct{})
-	running, err := n.TrySubmit(actors.Task{Func: func(context.Context) (any, error) { <-release; return "ok", nil }})
+	release, started := make(chan struct{}), make(chan struct{})
+	running, err := n.TrySubmit(actors.Task{Func: func(context.Context) (any, error) { close(started); <-release; return "ok", nil }})
 	require.NoError(t, err)
 	queued, err := n.TrySubmit(actors.Task{Func: func(context.Context) (any, error) { return "never", nil }})
 	require.NoError(t, err)
+	<-started
 
-	eventually(t, "the worker to start", func() bool { return n.CrashWorker("p", 0) == nil })
+	require.NoError(t, n.CrashWorker("p", 0))
 	// The only worker is gone for good: the queued task fails, not hangs.
 	require.ErrorIs(t, wait(t, queued).Err, actors.ErrWorkerCrashed)
 	_, err = n.TrySubmit(actors.Task{Func: func(context.Context) (any, error) { return nil, nil }})
@@ -36,7 +37,7 @@ func TestBudgetExceededFailsPool(t *testing.T) {
 	assert.Equal(t, 1, st.WorkersByState[actors.WorkerDead])
 	assert.Equal(t, st.Submitted, st.Completed+st.Failed)
 
-	assert.Equal(t, 1, log.count(supervision.KindPoolFailed))
+	eventually(t, "the pool-failed event", func() bool { return log.count(supervision.KindPoolFailed) == 1 })
 	require.ErrorIs(t, n.CrashWorker("p", 0), actors.ErrWorkerCrashed)
 	require.ErrorIs(t, n.CrashWorker("p", 3), actors.ErrInvalidTask)
 	require.ErrorIs(t, n.CrashWorker("q", 0), actors.ErrNoPool)

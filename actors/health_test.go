@@ -42,3 +42,25 @@ func TestUnhealthyWorkerIsRestarted(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, wait(t, f).Err)
 }
+
+func TestStateTransitionsAreEvents(t *testing.T) {
+	var log eventLog
+	n, err := actors.NewNode(actors.WithEventHook(log.hook), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}))
+	require.NoError(t, err)
+	f, err := n.SubmitFunc(context.Background(), "p", func(context.Context) (any, error) { return nil, nil })
+	require.NoError(t, err)
+	require.NoError(t, wait(t, f).Err)
+	_, err = n.Shutdown(context.Background())
+	require.NoError(t, err)
+	var moves []string
+	log.mu.Lock()
+	for _, e := range log.events {
+		if sc, ok := e.(supervision.WorkerStateChanged); ok {
+			moves = append(moves, sc.From+">"+sc.To)
+		}
+	}
+	log.mu.Unlock()
+	// The task may come before or after the worker is idle.
+	assert.Subset(t, moves, []string{"starting>idle", "idle>busy", "busy>idle", "idle>stopping", "stopping>dead"})
+	assert.Zero(t, n.Stats().DroppedEvents)
+}

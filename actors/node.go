@@ -79,10 +79,12 @@ func WithLogger(l hclog.Logger) Option {
 	}
 }
 
-// WithEventHook calls h with every supervision event of the node (worker
-// started, failed, restarted, gave up, ...). h runs on the goroutine that
-// raised the event, so it must be quick and must not block; it may be called
-// concurrently.
+// WithEventHook calls h with every event of the node: worker state
+// changes, failures, restarts, stuck and unhealthy workers, pool failures,
+// breaker transitions, quarantined tasks. Events are delivered in order on
+// one goroutine of the node, also to the actor system's event stream; h may
+// call the node, and should be quick: while it blocks, events queue (up to
+// 4096, then they are dropped and counted in NodeStats.DroppedEvents).
 func WithEventHook(h supervision.EventHook) Option {
 	return func(c *config) error {
 		c.hook = h
@@ -149,6 +151,11 @@ type Node struct {
 	handlers atomic.Pointer[map[string]Handler]
 	handleMu sync.Mutex // serializes Handle's copy-on-write
 
+	events     chan supervision.Event
+	stopEvents chan struct{}
+	eventsDone chan struct{}
+	dropped    atomic.Uint64
+
 	closing  atomic.Bool
 	shutOnce sync.Once
 	report   ShutdownReport
@@ -188,6 +195,9 @@ func NewNode(opts ...Option) (*Node, error) {
 		byName:     map[string]*pool{},
 		ready:      make(chan struct{}),
 		stopped:    make(chan struct{}),
+		events:     make(chan supervision.Event, eventBuffer),
+		stopEvents: make(chan struct{}),
+		eventsDone: make(chan struct{}),
 	}
 	handlers := c.handlers
 	n.handlers.Store(&handlers)
@@ -214,6 +224,7 @@ func NewNode(opts ...Option) (*Node, error) {
 			return slog.New(NewSlogHandler(n.logger.Named("protoactor"), WithDemoteInfo()))
 		}))
 	}
+	go n.dispatchEvents()
 	props := actor.PropsFromProducer(func() actor.Actor { return &rootActor{n: n} },
 		actor.WithSupervisor(actor.NewOneForOneStrategy(10, 10*time.Second, actor.DefaultDecider)))
 	root, err := n.system.Root.SpawnNamed(props, n.name)
@@ -232,16 +243,52 @@ func NewNode(opts ...Option) (*Node, error) {
 	return n, nil
 }
 
-// event passes a supervision event to the hook and the log.
+// eventBuffer bounds the events waiting for the dispatcher; past it, events
+// are dropped and counted (NodeStats.DroppedEvents).
+const eventBuffer = 4096
+
+// event queues an event for the dispatcher without blocking: it may be
+// called with a pool's lock held.
 func (n *Node) event(e supervision.Event) {
-	switch e.Kind() {
-	case supervision.KindWorkerGaveUp, supervision.KindPoolFailed:
-		n.logger.Warn("supervision", "event", e.String())
+	select {
+	case n.events <- e:
 	default:
-		n.logger.Debug("supervision", "event", e.String())
+		n.dropped.Add(1)
 	}
-	if n.hook != nil {
-		n.hook(e)
+}
+
+// dispatchEvents delivers events in order to the log, the hook and the
+// actor system's event stream, until the node has stopped.
+func (n *Node) dispatchEvents() {
+	defer close(n.eventsDone)
+	deliver := func(e supervision.Event) {
+		switch e.Kind() {
+		case supervision.KindWorkerGaveUp, supervision.KindPoolFailed, supervision.KindTaskQuarantined:
+			n.logger.Warn("supervision", "event", e.String())
+		case supervision.KindWorkerStateChanged:
+			n.logger.Trace("supervision", "event", e.String())
+		default:
+			n.logger.Debug("supervision", "event", e.String())
+		}
+		if n.hook != nil {
+			n.hook(e)
+		}
+		n.system.EventStream.Publish(e)
+	}
+	for {
+		select {
+		case e := <-n.events:
+			deliver(e)
+		case <-n.stopEvents:
+			for {
+				select {
+				case e := <-n.events:
+					deliver(e)
+				default:
+					return
+				}
+			}
+		}
 	}
 }
 
@@ -249,6 +296,8 @@ func (n *Node) closeSystem() {
 	for _, p := range n.pools {
 		p.cancelRun()
 	}
+	close(n.stopEvents)
+	<-n.eventsDone
 	if n.ownSystem {
 		n.system.Shutdown()
 	}
@@ -480,6 +529,8 @@ func (n *Node) shutdown(ctx context.Context) (ShutdownReport, error) {
 		rep.Drained += p.drained.Load()
 		rep.Failed += p.shutFailed.Load()
 	}
+	close(n.stopEvents)
+	<-n.eventsDone
 	if n.ownSystem {
 		n.system.Shutdown()
 	}

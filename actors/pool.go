@@ -479,7 +479,7 @@ func (p *pool) dispatchLocked() {
 		f.worker = w
 		w.inflight++
 		if w.state == WorkerIdle {
-			w.state = WorkerBusy
+			p.moveLocked(w, WorkerBusy)
 		}
 		w.inbox <- f // never blocks: the slot was reserved by Pick
 		p.wakeLocked()
@@ -514,11 +514,23 @@ func (p *pool) releaseRetry(w *worker, f *Future, crashed, retry bool) {
 	if crashed {
 		p.setStateLocked(w, WorkerStarting)
 	} else if w.inflight == 0 && w.state == WorkerBusy {
-		w.state = WorkerIdle
+		p.moveLocked(w, WorkerIdle)
 	}
 	p.dispatchLocked()
 	p.checkIdleLocked()
 	p.mu.Unlock()
+}
+
+// moveLocked records w's new state and reports the transition as an event.
+func (p *pool) moveLocked(w *worker, s WorkerState) {
+	if w.state == s {
+		return
+	}
+	from := w.state
+	w.state = s
+	if p.node.hook != nil {
+		p.node.event(supervision.WorkerStateChanged{Pool: p.cfg.Name, Worker: w.name, From: from.String(), To: s.String(), At: time.Now()})
+	}
 }
 
 // setStateLocked moves w to state s and tells the strategy whether it may
@@ -530,12 +542,12 @@ func (p *pool) setStateLocked(w *worker, s WorkerState) {
 	if s == WorkerStarting && w.state == WorkerStopping {
 		return // a late crash from an old runner does not revive a stopping worker
 	}
-	w.state = s
+	if s == WorkerIdle && w.inflight > 0 {
+		s = WorkerBusy
+	}
+	p.moveLocked(w, s)
 	available := s == WorkerIdle || s == WorkerBusy
 	p.strategy.SetAvailable(w.id, available)
-	if s == WorkerIdle && w.inflight > 0 {
-		w.state = WorkerBusy
-	}
 	if available {
 		p.dispatchLocked()
 	}
@@ -630,7 +642,7 @@ func (p *pool) respawnable() []*worker {
 	var ws []*worker
 	for _, w := range p.workers {
 		if w.state == WorkerDead {
-			w.state = WorkerStarting // dead is final for the old actor, not for the slot
+			p.moveLocked(w, WorkerStarting) // dead is final for the old actor, not for the slot
 			ws = append(ws, w)
 		}
 	}

@@ -8,6 +8,8 @@ type NodeStats struct {
 	Name string
 	// Pools holds one entry per pool, in declaration order.
 	Pools []PoolStats
+	// DroppedEvents counts events lost because the hook fell behind.
+	DroppedEvents uint64
 }
 
 // PoolStats is a snapshot of one pool. Counters count since the node started.
@@ -63,7 +65,7 @@ type WorkerStats struct {
 // Stats returns a snapshot of the node. It is safe to call at any time,
 // also during and after Shutdown.
 func (n *Node) Stats() NodeStats {
-	s := NodeStats{Name: n.name, Pools: make([]PoolStats, 0, len(n.pools))}
+	s := NodeStats{Name: n.name, Pools: make([]PoolStats, 0, len(n.pools)), DroppedEvents: n.dropped.Load()}
 	for _, p := range n.pools {
 		s.Pools = append(s.Pools, p.stats())
 	}

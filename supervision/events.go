@@ -28,6 +28,8 @@ const (
 	KindBreakerStateChanged
 	// KindTaskQuarantined is the kind of TaskQuarantined.
 	KindTaskQuarantined
+	// KindWorkerStateChanged is the kind of WorkerStateChanged.
+	KindWorkerStateChanged
 )
 
 var kindNames = [...]string{
@@ -40,6 +42,7 @@ var kindNames = [...]string{
 	KindPoolFailed:          "pool-failed",
 	KindBreakerStateChanged: "breaker-state-changed",
 	KindTaskQuarantined:     "task-quarantined",
+	KindWorkerStateChanged:  "worker-state-changed",
 }
 
 // String returns the kind's name in kebab case ("worker-failed"), or
@@ -141,6 +144,25 @@ type BreakerStateChanged struct {
 	TaskType string
 	From, To State
 	At       time.Time
+}
+
+// WorkerStateChanged reports a worker's move from one state to another
+// ("starting", "idle", "busy", "stopping", "unhealthy", "dead").
+type WorkerStateChanged struct {
+	Pool, Worker string
+	From, To     string
+	At           time.Time
+}
+
+// Kind returns KindWorkerStateChanged.
+func (WorkerStateChanged) Kind() EventKind { return KindWorkerStateChanged }
+
+// Time returns when the event happened.
+func (e WorkerStateChanged) Time() time.Time { return e.At }
+
+// String describes the event.
+func (e WorkerStateChanged) String() string {
+	return fmt.Sprintf("%s pool=%s worker=%s from=%s to=%s", e.Kind(), e.Pool, e.Worker, e.From, e.To)
 }
 
 // TaskQuarantined reports that a task, known by its ID, crashed workers
@@ -256,6 +278,7 @@ func (e BreakerStateChanged) String() string {
 
 var (
 	_ Event = TaskQuarantined{}
+	_ Event = WorkerStateChanged{}
 	_ Event = WorkerStarted{}
 	_ Event = WorkerFailed{}
 	_ Event = WorkerRestarted{}
