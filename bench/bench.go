@@ -147,6 +147,7 @@ func Workloads() []string {
 // here. Each call returns a new slice; safe for concurrent use.
 func Impls() []Impl {
 	return []Impl{
+		droverImpl(),
 		chanImpl(),
 		antsImpl(),
 		pondImpl(),

@@ -28,6 +28,11 @@
 //
 // # Impls
 //
+// drover is Drover's own Submit path: a node (actors.NewNode) with one
+// KindCPU pool of the workload's workers, a queue of MaxInFlight tasks, a
+// Task{Func: ...} per Submit and the task's Future waited on by the
+// submitter.
+//
 // The baselines are chan (a plain Go channel worker pool with a reply per
 // task: the limit), ants (ants v2), pond (pond v2 with its task futures),
 // protoactor_future (protoactor's round-robin router of worker actors, a

@@ -1,0 +1,110 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestDroverHandlerContract holds the registered-handler variant, which is
+// not in Impls, to the Pool contract that TestPoolContract checks there.
+func TestDroverHandlerContract(t *testing.T) {
+	const (
+		workers = 3
+		window  = 50
+		tasks   = 300 // six times the window: every slot is reused
+	)
+	p, err := droverHandlerImpl().Start(Config{Workers: workers, MaxInFlight: window})
+	require.NoError(t, err)
+	var mu sync.Mutex
+	ran := make([]int, tasks)
+	task := func(i int) func() {
+		return func() {
+			mu.Lock()
+			ran[i]++
+			mu.Unlock()
+		}
+	}
+	next := 0
+	numbered := &submitter{Pool: p, submit: func() error {
+		i := next
+		next++
+		return p.Submit(task(i))
+	}}
+	require.NoError(t, drive(context.Background(), numbered, tasks, window, nil))
+	for i, n := range ran {
+		require.Equal(t, 1, n, "task %d", i)
+	}
+	require.NoError(t, p.Close())
+	require.NoError(t, p.Close(), "a second Close is a no-op")
+	assert.Error(t, p.Submit(emptyTask), "Submit after Close")
+}
+
+// submitter replaces the task drive passes with one of its own making.
+type submitter struct {
+	Pool
+	submit func() error
+}
+
+func (s *submitter) Submit(func()) error { return s.submit() }
+
+// BenchmarkDroverVariants puts Drover's two task forms beside the channel
+// pool in one run: a Task{Func: ...} per task (the drover row of the
+// suite) and a registered handler with an 8-byte payload.
+func BenchmarkDroverVariants(b *testing.B) {
+	impls := []Impl{chanImpl(), droverImpl(), droverHandlerImpl()}
+	workloads := []struct {
+		name string
+		task func()
+	}{
+		{"empty", emptyTask},
+		{"cpu10us", cpuTask(calibrateSpin(cpuTaskDuration))},
+	}
+	for _, w := range workloads {
+		for _, impl := range impls {
+			b.Run(w.name+"/"+impl.Name, func(b *testing.B) {
+				p, err := impl.Start(Config{Workers: runtime.GOMAXPROCS(0), MaxInFlight: window})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer func() {
+					if err := p.Close(); err != nil {
+						b.Error(err)
+					}
+				}()
+				b.ReportAllocs()
+				b.ResetTimer()
+				start := time.Now()
+				if err := drive(context.Background(), p, b.N, window, w.task); err != nil {
+					b.Fatal(err)
+				}
+				elapsed := time.Since(start)
+				b.StopTimer()
+				b.ReportMetric(perSecond(b.N, elapsed), "tasks/s")
+			})
+		}
+	}
+}
+
+// TestPrintDroverVariants prints the suite's table for chan and both
+// Drover variants; it is skipped unless -suite is given:
+//
+//	go test ./bench/ -run '^TestPrintDroverVariants$' -v -count=1 -args -suite=quick
+func TestPrintDroverVariants(t *testing.T) {
+	if *suiteFlag == "" {
+		t.Skip("run with -args -suite=quick (or full) to print the variants' table")
+	}
+	rows, err := Run(context.Background(), Options{
+		Quick: *suiteFlag == "quick",
+		Impls: []string{"chan", "drover", "drover_handler"},
+		Extra: []Impl{droverHandlerImpl()},
+	})
+	require.NoError(t, err)
+	require.NoError(t, WriteTable(os.Stdout, rows))
+}

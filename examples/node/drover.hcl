@@ -1,0 +1,99 @@
+# A Drover node: run it with
+#
+#   drover run --config examples/node/drover.hcl
+#
+# and look at it with `drover status --addr 127.0.0.1:9090`, or at
+# http://127.0.0.1:9090/metrics, /status, /healthz and /readyz.
+#
+# Every setting is optional; what is left out takes the default shown in the
+# comment beside it. Durations are Go durations ("250ms", "1m30s").
+
+# The node's name: its root actor's name, and the name in /status and logs.
+# Letters, digits, '.', '_' and '-'. Default "drover".
+name = "example"
+
+# On SIGINT or SIGTERM the node stops taking tasks and lets queued and
+# running ones finish for this long; what remains then fails with
+# "shutting down". Default "30s".
+drain_timeout = "15s"
+
+log {
+  level  = "info" # trace, debug, info, warn, error, off. Default "info".
+  format = "text" # text or json. Default "text".
+}
+
+# The admin HTTP endpoint: /metrics (Prometheus), /status (JSON), /healthz
+# and /readyz. Default "127.0.0.1:9090", on loopback only: name another
+# interface here (or pass --admin) to expose it, behind what protects it.
+admin {
+  address = "127.0.0.1:9090"
+}
+
+# Resource limits: checked now, enforced by a later version of the runtime.
+# Sizes take B, KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024).
+limits {
+  memory_soft = "512MiB" # shed load above this heap size
+  memory_hard = "1GiB"   # never above this one; at least memory_soft
+  cpu_percent = 80       # of all the machine's CPUs, 1 to 100
+}
+
+# Pools, in order; the first is the default pool for tasks that name none.
+
+# CPU-bound tasks: one task at a time per worker.
+pool "cpu" {
+  kind           = "cpu"         # cpu, io, mixed, process. Default "cpu".
+  workers        = 2             # 1 to 65536. Default: one per CPU.
+  concurrency    = 1             # tasks per worker, 1 to 65536. Default 1 for cpu.
+  strategy       = "round-robin" # round-robin, weighted, least-busy, random, p2c, consistent-hash
+  queue_capacity = 1024          # queued tasks before Submit waits, 1 to 67108864. Default 1024.
+  task_timeout   = "10s"         # per task, unless the task sets its own. "0s" (the default): none.
+
+  # A worker that crashes more than max times within window is stopped for
+  # good. Default: 100 within "10s". max = 0: never restart.
+  restarts {
+    max    = 100
+    window = "10s"
+  }
+
+  # The delay before restart n is initial × multiplierⁿ, capped at max and
+  # spread by ±jitter of itself. Default: "10ms", "5s", 2, 0.2.
+  backoff {
+    initial    = "10ms"
+    max        = "5s"
+    multiplier = 2
+    jitter     = 0.2 # 0 to 1; 0: none
+  }
+}
+
+# Tasks that mostly wait (network, disk): many in flight per worker.
+pool "io" {
+  kind           = "io"
+  workers        = 4          # Default 4 for io.
+  concurrency    = 64         # Default 64 for io.
+  strategy       = "least-busy"
+  queue_capacity = 4096
+  task_timeout   = "30s"
+}
+
+# Tasks that compute and wait in turn.
+pool "mixed" {
+  kind        = "mixed"
+  workers     = 2   # Default: one per CPU.
+  concurrency = 4   # Default 4 for mixed.
+  strategy    = "p2c"
+}
+
+# Workers that are OS processes speak Drover's frame protocol on stdin and
+# stdout. A process pool looks like this:
+#
+# pool "resize" {
+#   kind    = "process"
+#   workers = 2
+#   process {
+#     command       = "/usr/local/bin/resize-worker" # required
+#     args          = ["--quality", "85"]
+#     env           = { LOG_LEVEL = "warn" }         # default: the node's environment
+#     dir           = "/var/lib/resize"              # default: the node's directory
+#     start_timeout = "10s"                          # the handshake. Default "10s".
+#   }
+# }
