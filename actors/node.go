@@ -577,5 +577,8 @@ func (n *Node) CrashWorker(pool string, index int) error {
 	return nil
 }
 
+// Draining reports whether Shutdown has begun: the node refuses new tasks.
+func (n *Node) Draining() bool { return n.closing.Load() }
+
 // Done returns a channel that is closed once Shutdown has finished.
 func (n *Node) Done() <-chan struct{} { return n.stopped }
