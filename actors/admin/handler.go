@@ -1,0 +1,155 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/drover-go/drover/actors"
+)
+
+// Sentinel errors. Compare with errors.Is.
+var (
+	// ErrListen is wrapped by Start's error when the address cannot be bound.
+	ErrListen = errors.New("admin: cannot listen")
+	// ErrFetch is wrapped by FetchStatus's errors.
+	ErrFetch = errors.New("admin: cannot fetch status")
+)
+
+// Option configures NewHandler and Start.
+type Option func(*options)
+
+type options struct {
+	ready     func() bool
+	gatherers []prometheus.Gatherer
+	runtime   bool
+	logger    hclog.Logger
+}
+
+// WithReady replaces the readiness test of /readyz, /status and
+// drover_node_ready. The default is ready from NewNode's return until
+// Shutdown begins. ready must be safe for concurrent use and quick.
+func WithReady(ready func() bool) Option {
+	return func(o *options) { o.ready = ready }
+}
+
+// WithGatherers adds the metrics of other Prometheus gatherers (a
+// service's own prometheus.Registry, say) to /metrics. Name clashes with
+// the handler's metrics are reported by the scrape.
+func WithGatherers(g ...prometheus.Gatherer) Option {
+	return func(o *options) { o.gatherers = append(o.gatherers, g...) }
+}
+
+// WithRuntimeMetrics adds the Go runtime's metrics (go_*) and the
+// process's (process_*) to /metrics, from collectors registered on the
+// handler's own registry.
+func WithRuntimeMetrics() Option {
+	return func(o *options) { o.runtime = true }
+}
+
+// WithLogger sets where the handler's and the server's errors go (a failed
+// scrape, a broken connection). The default discards them.
+func WithLogger(l hclog.Logger) Option {
+	return func(o *options) { o.logger = l }
+}
+
+func newOptions(opts []Option) options {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = hclog.NewNullLogger()
+	}
+	return o
+}
+
+func (o options) errorLog() *log.Logger {
+	if o.logger.IsError() {
+		return o.logger.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Error})
+	}
+	return log.New(io.Discard, "", 0)
+}
+
+// NewHandler returns the admin endpoint of n: /metrics, /status, /healthz
+// and /readyz (see the package doc), all GET or HEAD. It has a Prometheus
+// registry of its own and changes no global state. The handler is safe for
+// concurrent use and keeps working, reporting not ready, after n stops.
+func NewHandler(n *actors.Node, opts ...Option) http.Handler {
+	o := newOptions(opts)
+	ready := o.ready
+	if ready == nil {
+		ready = func() bool { return nodeReady(n) }
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(newCollector(n, ready))
+	if o.runtime {
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	gatherers := append(prometheus.Gatherers{reg}, o.gatherers...)
+	metrics := promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
+		ErrorLog:      o.errorLog(),
+		ErrorHandling: promhttp.ContinueOnError,
+		Registry:      reg,
+	}))
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		st := NewStatus(n.Stats(), ready())
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(st); err != nil {
+			o.logger.Debug("admin: write /status", "error", err)
+		}
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		plain(w, http.StatusOK, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if ready() {
+			plain(w, http.StatusOK, "ready")
+			return
+		}
+		plain(w, http.StatusServiceUnavailable, "not ready: the node is draining or stopped")
+	})
+	index := "drover node " + n.Stats().Name + ": /metrics /status /healthz /readyz"
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		plain(w, http.StatusOK, index)
+	})
+	return mux
+}
+
+func plain(w http.ResponseWriter, code int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = io.WriteString(w, body+"\n")
+}
+
+// probePool names no pool a node can have (pool names are never empty
+// and a configuration allows no control characters in them).
+const probePool = "\x00admin-readiness-probe"
+
+// nodeReady reports whether n takes tasks: it has not begun to shut down.
+// Node has no accessor for that; a submit to a pool that cannot exist is
+// refused with ErrShuttingDown once Shutdown has begun and with ErrNoPool
+// before, and is never accepted nor counted.
+func nodeReady(n *actors.Node) bool {
+	select {
+	case <-n.Done():
+		return false
+	default:
+	}
+	_, err := n.TrySubmit(actors.Task{Pool: probePool, Type: probePool})
+	return !errors.Is(err, actors.ErrShuttingDown)
+}

@@ -1,0 +1,320 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/drover-go/drover/actors"
+)
+
+// Defaults of a Config, applied by Default, Parse and Load to every field
+// the file leaves out.
+const (
+	DefaultName         = actors.DefaultName
+	DefaultAdminAddress = "127.0.0.1:9090"
+	DefaultDrainTimeout = 30 * time.Second
+	DefaultLogLevel     = hclog.Info
+	DefaultLogFormat    = FormatText
+)
+
+// Log formats.
+const (
+	FormatText = "text"
+	FormatJSON = "json"
+)
+
+// Config is a node's configuration. Parse and Load return it with every
+// default filled in; a Config built in code may leave fields at zero, which
+// mean the defaults listed on each field. A Config is a plain value: read
+// it from any goroutine, modify it from one.
+type Config struct {
+	// File is the file the configuration was read from ("" if none).
+	File string
+	// Name is the node's name; zero means DefaultName ("drover").
+	Name string
+	// Log configures the node's logger (see NewLogger).
+	Log Log
+	// Admin configures the admin HTTP endpoint.
+	Admin Admin
+	// DrainTimeout bounds the graceful drain on SIGINT/SIGTERM (the context
+	// given to Node.Shutdown); zero means DefaultDrainTimeout (30s).
+	DrainTimeout time.Duration
+	// Limits are the node's resource limits.
+	Limits Limits
+	// Pools are the node's pools in the order declared; none means the
+	// node's default pool (see actors.NewNode). A zero field of a pool means
+	// the default listed on actors.PoolConfig.
+	Pools []actors.PoolConfig
+}
+
+// Log configures the node's logger.
+type Log struct {
+	// Level is the lowest level written; zero (hclog.NoLevel) means
+	// DefaultLogLevel (info).
+	Level hclog.Level
+	// Format is FormatText or FormatJSON; zero means FormatText.
+	Format string
+}
+
+// Admin configures the admin HTTP endpoint.
+type Admin struct {
+	// Address is the host:port the endpoint listens on; zero means
+	// DefaultAdminAddress, on loopback only.
+	Address string
+}
+
+// Limits are resource limits for the runtime to apply; zero fields mean no
+// limit. They are parsed and checked, and not yet enforced.
+type Limits struct {
+	// MemorySoft is the heap size, in bytes, above which the node should
+	// shed load.
+	MemorySoft uint64
+	// MemoryHard is the heap size, in bytes, the node must not exceed; at
+	// least MemorySoft when both are set.
+	MemoryHard uint64
+	// CPUPercent is the share of all the machine's CPUs the node should use,
+	// from 1 to 100.
+	CPUPercent float64
+}
+
+// Default returns the configuration of an empty file: a node named
+// "drover", logging at info as text, its admin endpoint on 127.0.0.1:9090,
+// a 30s drain and no pools (the node's default pool).
+func Default() *Config {
+	return &Config{
+		Name:         DefaultName,
+		Log:          Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Admin:        Admin{Address: DefaultAdminAddress},
+		DrainTimeout: DefaultDrainTimeout,
+	}
+}
+
+// WithDefaults returns a copy of c with every zero field set to its
+// default. The copy shares c's Pools slice.
+func (c *Config) WithDefaults() *Config {
+	d := *c
+	if d.Name == "" {
+		d.Name = DefaultName
+	}
+	if d.Log.Level == hclog.NoLevel {
+		d.Log.Level = DefaultLogLevel
+	}
+	if d.Log.Format == "" {
+		d.Log.Format = DefaultLogFormat
+	}
+	if d.Admin.Address == "" {
+		d.Admin.Address = DefaultAdminAddress
+	}
+	if d.DrainTimeout == 0 {
+		d.DrainTimeout = DefaultDrainTimeout
+	}
+	return &d
+}
+
+// Load reads and parses the file at path (see Parse). A file that cannot
+// be read gives an error wrapping ErrRead and the os error.
+func Load(path string) (*Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRead, err)
+	}
+	return Parse(src, path)
+}
+
+// Validate checks the fields of a Config built or changed in code (a
+// command-line flag overriding Admin.Address, say), the way Parse checks a
+// file, and returns the problems joined, each an *Error without a position.
+// Zero fields are valid (they mean the defaults). Pool fields other than
+// the name are checked by actors.NewNode, which reports them with their
+// allowed ranges.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(path, field, value, allowed string) {
+		errs = append(errs, &Error{Path: path, Field: field, Value: value, Allowed: allowed})
+	}
+	if c.Name != "" && !validName(c.Name) {
+		bad("", "name", strconv.Quote(c.Name), allowedName)
+	}
+	if c.Log.Level != hclog.NoLevel && !slices.Contains(logLevels, c.Log.Level) {
+		bad("", "log.level", strconv.Itoa(int(c.Log.Level)), strings.Join(logLevelNames, ", "))
+	}
+	if c.Log.Format != "" && !slices.Contains(logFormats, c.Log.Format) {
+		bad("", "log.format", strconv.Quote(c.Log.Format), strings.Join(logFormats, ", "))
+	}
+	if c.Admin.Address != "" && !validAddress(c.Admin.Address) {
+		bad("", "admin.address", strconv.Quote(c.Admin.Address), allowedAddress)
+	}
+	if c.DrainTimeout != 0 && !drainTimeout.contains(c.DrainTimeout) {
+		bad("", "drain_timeout", strconv.Quote(formatDuration(c.DrainTimeout)), drainTimeout.allowed)
+	}
+	l := c.Limits
+	if l.MemorySoft != 0 && !memorySize.contains(l.MemorySoft) {
+		bad("", "limits.memory_soft", strconv.FormatUint(l.MemorySoft, 10), memorySize.allowed)
+	}
+	if l.MemoryHard != 0 && !memorySize.contains(l.MemoryHard) {
+		bad("", "limits.memory_hard", strconv.FormatUint(l.MemoryHard, 10), memorySize.allowed)
+	} else if l.MemoryHard != 0 && l.MemorySoft > l.MemoryHard {
+		bad("", "limits.memory_hard", strconv.FormatUint(l.MemoryHard, 10),
+			"at least limits.memory_soft ("+strconv.FormatUint(l.MemorySoft, 10)+")")
+	}
+	if l.CPUPercent != 0 && !(l.CPUPercent >= cpuPercent.min && l.CPUPercent <= cpuPercent.max) {
+		bad("", "limits.cpu_percent", strconv.FormatFloat(l.CPUPercent, 'g', -1, 64), cpuPercent.allowed)
+	}
+	seen := map[string]bool{}
+	for i, p := range c.Pools {
+		switch {
+		case !validName(p.Name):
+			bad("", fmt.Sprintf("pools[%d].name", i), strconv.Quote(p.Name), allowedName)
+		case seen[p.Name]:
+			errs = append(errs, &Error{Path: fmt.Sprintf("pool %q", p.Name), Message: "declared twice", Allowed: "one pool per name"})
+		}
+		seen[p.Name] = true
+	}
+	return errors.Join(errs...)
+}
+
+// NodeOptions returns the options that make actors.NewNode run the node
+// this configuration describes: its name, its pools in order, and logger
+// (if not nil) as the node's logger. It returns Validate's error for a
+// Config that is not valid. Handlers are code, not configuration: add
+// actors.WithHandler options to the result.
+func (c *Config) NodeOptions(logger hclog.Logger) ([]actors.Option, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	d := c.WithDefaults()
+	opts := []actors.Option{actors.WithName(d.Name)}
+	if logger != nil {
+		opts = append(opts, actors.WithLogger(logger))
+	}
+	for _, p := range d.Pools {
+		if p.Process != nil {
+			pc := *p.Process
+			pc.Args = slices.Clone(pc.Args)
+			pc.Env = slices.Clone(pc.Env)
+			p.Process = &pc
+		}
+		opts = append(opts, actors.WithPool(p))
+	}
+	return opts, nil
+}
+
+// NewLogger returns an hclog logger writing to w at the configured level
+// and format, named after the node.
+func (c *Config) NewLogger(w io.Writer) hclog.Logger {
+	d := c.WithDefaults()
+	return hclog.New(&hclog.LoggerOptions{
+		Name:       d.Name,
+		Level:      d.Log.Level,
+		JSONFormat: d.Log.Format == FormatJSON,
+		Output:     w,
+	})
+}
+
+// Allowed values, shared by Parse and Validate.
+var (
+	logLevels     = []hclog.Level{hclog.Trace, hclog.Debug, hclog.Info, hclog.Warn, hclog.Error, hclog.Off}
+	logLevelNames = []string{"trace", "debug", "info", "warn", "error", "off"}
+	logFormats    = []string{FormatText, FormatJSON}
+)
+
+const (
+	allowedName    = "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+	allowedAddress = `host:port with a port from 0 to 65535, such as "127.0.0.1:9090"`
+	maxNameLen     = 64
+)
+
+// validName says whether s may name a node or a pool: it becomes an actor
+// name and a metric label.
+func validName(s string) bool {
+	if s == "" || len(s) > maxNameLen {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case i > 0 && (r == '.' || r == '_' || r == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func validAddress(s string) bool {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+// durationRange is an allowed range of durations and its description.
+type durationRange struct {
+	min, max time.Duration
+	allowed  string
+}
+
+func (r durationRange) contains(d time.Duration) bool { return d >= r.min && d <= r.max }
+
+func durations(lo, hi time.Duration, example string) durationRange {
+	return durationRange{lo, hi, fmt.Sprintf("a duration from %s to %s, such as %q", formatDuration(lo), formatDuration(hi), example)}
+}
+
+// formatDuration is time.Duration's String without zero minutes and
+// seconds after hours or minutes: "24h", not "24h0m0s".
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+type sizeRange struct {
+	min, max uint64
+	allowed  string
+}
+
+func (r sizeRange) contains(n uint64) bool { return n >= r.min && n <= r.max }
+
+type floatRange struct {
+	min, max float64
+	allowed  string
+}
+
+type intRange struct{ min, max int }
+
+func (r intRange) allowed() string { return fmt.Sprintf("%d to %d", r.min, r.max) }
+
+// Ranges of the file's fields. Pool ranges match actors.PoolConfig's.
+var (
+	drainTimeout  = durations(time.Millisecond, 24*time.Hour, "30s")
+	taskTimeout   = durationRange{0, 24 * time.Hour, `a duration from 0s (none) to 24h, such as "5s"`}
+	stablePeriod  = durations(time.Millisecond, 24*time.Hour, "1s")
+	restartWindow = durations(time.Millisecond, 24*time.Hour, "10s")
+	backoffDelay  = durations(time.Microsecond, time.Hour, "10ms")
+	startTimeout  = durations(time.Millisecond, time.Hour, "10s")
+	memorySize    = sizeRange{1 << 20, 1 << 50, `a size from 1MiB to 1PiB, such as "512MiB" or "2GB"`}
+	cpuPercent    = floatRange{1, 100, "1 to 100 (percent of all the machine's CPUs)"}
+	multiplier    = floatRange{1, 1000, "1 to 1000"}
+	jitter        = floatRange{0, 1, "0 (none) to 1"}
+
+	workers       = intRange{1, 1 << 16}
+	concurrency   = intRange{1, 1 << 16}
+	queueCapacity = intRange{1, 1 << 26}
+	maxRestarts   = intRange{0, 1_000_000}
+)

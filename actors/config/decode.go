@@ -1,0 +1,563 @@
+package config
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/drover-go/drover/actors"
+	"github.com/drover-go/drover/router"
+	"github.com/drover-go/drover/supervision"
+)
+
+// Parse parses a configuration in HCL's native syntax; filename names it in
+// errors. It returns the configuration with defaults filled in, or every
+// problem found, joined with errors.Join in the order they appear in the
+// source, each an *Error matching ErrInvalid.
+func Parse(src []byte, filename string) (*Config, error) {
+	if filename == "" {
+		filename = "<config>"
+	}
+	d := &decoder{src: src}
+	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	if diags.HasErrors() {
+		d.diagnostics(diags)
+		return nil, d.err()
+	}
+	root, ok := f.Body.(*hclsyntax.Body)
+	if !ok {
+		return nil, &Error{File: filename, Message: "not HCL native syntax"}
+	}
+	c := d.config(root)
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	c.File = filename
+	return c, nil
+}
+
+// Fields and blocks of each kind of block.
+var (
+	topFields      = []string{"name", "drain_timeout"}
+	topBlocks      = []string{"log", "admin", "limits", "pool"}
+	logFields      = []string{"level", "format"}
+	adminFields    = []string{"address"}
+	limitsFields   = []string{"memory_soft", "memory_hard", "cpu_percent"}
+	poolFields     = []string{"kind", "workers", "concurrency", "strategy", "queue_capacity", "task_timeout", "stable_period"}
+	poolBlocks     = []string{"restarts", "backoff", "process"}
+	restartsFields = []string{"max", "window"}
+	backoffFields  = []string{"initial", "max", "multiplier", "jitter"}
+	processFields  = []string{"command", "args", "env", "dir", "start_timeout"}
+
+	kindNames = []string{"cpu", "io", "mixed", "process"}
+)
+
+// Defaults of the fields of a restarts or backoff block, which match the
+// pool defaults of actors.PoolConfig, so that setting one field keeps the
+// others as they were.
+var (
+	defaultRestarts = supervision.Intensity{MaxRestarts: 100, Window: 10 * time.Second}
+	defaultBackoff  = supervision.Backoff{Initial: 10 * time.Millisecond, Max: 5 * time.Second, Multiplier: 2, Jitter: 0.2}
+)
+
+type decoder struct {
+	src  []byte
+	errs []*Error
+}
+
+func (d *decoder) add(r hcl.Range, e Error) {
+	e.File, e.Line, e.Column = r.Filename, r.Start.Line, r.Start.Column
+	d.errs = append(d.errs, &e)
+}
+
+func (d *decoder) diagnostics(diags hcl.Diagnostics) {
+	for _, dg := range diags {
+		if dg.Severity != hcl.DiagError {
+			continue
+		}
+		msg := strings.TrimSuffix(dg.Summary, ".")
+		if dg.Detail != "" {
+			msg += ": " + dg.Detail
+		}
+		e := Error{Message: msg}
+		if dg.Subject != nil {
+			d.add(*dg.Subject, e)
+		} else {
+			d.errs = append(d.errs, &e)
+		}
+	}
+}
+
+// err returns the problems found, in source order.
+func (d *decoder) err() error {
+	if len(d.errs) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(d.errs, func(a, b *Error) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+	})
+	errs := make([]error, len(d.errs))
+	for i, e := range d.errs {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
+
+// text returns the source of r as written, on one line and at most 60 bytes.
+func (d *decoder) text(r hcl.Range) string {
+	s := strings.Join(strings.Fields(string(r.SliceBytes(d.src))), " ")
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return s
+}
+
+// body is one block's body as the decoder walks it.
+type body struct {
+	d      *decoder
+	path   string // the enclosing pool, as `pool "cpu"`; "" elsewhere
+	prefix string // prepended to field names: "backoff." within a backoff block
+	b      *hclsyntax.Body
+}
+
+func (b *body) child(blk *hclsyntax.Block, path string) *body {
+	return &body{d: b.d, path: path, prefix: b.prefix + blk.Type + ".", b: blk.Body}
+}
+
+// only reports the attributes and blocks of b not in fields and blocks.
+func (b *body) only(fields, blocks []string) {
+	for name, a := range b.b.Attributes {
+		if slices.Contains(fields, name) {
+			continue
+		}
+		e := Error{Path: b.path, Message: fmt.Sprintf("unknown field %q", b.prefix+name), Allowed: strings.Join(fields, ", ")}
+		if slices.Contains(blocks, name) {
+			e.Message = fmt.Sprintf("%s is a block, not a field", b.prefix+name)
+			e.Allowed = name + " { ... }"
+		}
+		b.d.add(a.NameRange, e)
+	}
+	for _, blk := range b.b.Blocks {
+		if slices.Contains(blocks, blk.Type) {
+			continue
+		}
+		e := Error{Path: b.path, Message: fmt.Sprintf("unknown block %q", b.prefix+blk.Type), Allowed: strings.Join(blocks, ", ")}
+		if len(blocks) == 0 {
+			e.Allowed = "no blocks here"
+		}
+		if slices.Contains(fields, blk.Type) {
+			e.Message = fmt.Sprintf("%s is a field, not a block", b.prefix+blk.Type)
+			e.Allowed = blk.Type + " = ..."
+		}
+		b.d.add(blk.TypeRange, e)
+	}
+}
+
+// blocks returns the blocks of type name that have the right number of
+// labels (0, or 1 for a name), and reports the others.
+func (b *body) blocks(name string, labels int) []*hclsyntax.Block {
+	var out []*hclsyntax.Block
+	for _, blk := range b.b.Blocks {
+		if blk.Type != name {
+			continue
+		}
+		if len(blk.Labels) == labels {
+			out = append(out, blk)
+			continue
+		}
+		e := Error{Path: b.path, Message: fmt.Sprintf("%s block has %d labels", b.prefix+name, len(blk.Labels))}
+		if labels == 0 {
+			e.Allowed = "none, as in " + name + " { ... }"
+		} else {
+			e.Allowed = "one, its name, as in " + name + ` "cpu" { ... }`
+		}
+		b.d.add(blk.TypeRange, e)
+	}
+	return out
+}
+
+// single returns the one block of type name without labels, or nil, and
+// reports any repeat.
+func (b *body) single(name string) *hclsyntax.Block {
+	bs := b.blocks(name, 0)
+	if len(bs) == 0 {
+		return nil
+	}
+	for _, again := range bs[1:] {
+		b.d.add(again.TypeRange, Error{
+			Path:    b.path,
+			Message: fmt.Sprintf("%s block is declared twice (first at line %d)", b.prefix+name, bs[0].TypeRange.Start.Line),
+			Allowed: "one " + b.prefix + name + " block",
+		})
+	}
+	return bs[0]
+}
+
+// bad reports attribute a's value as outside what is allowed.
+func (b *body) bad(a *hclsyntax.Attribute, allowed string) {
+	r := a.Expr.Range()
+	b.d.add(r, Error{Path: b.path, Field: b.prefix + a.Name, Value: b.d.text(r), Allowed: allowed})
+}
+
+// value evaluates attribute name as a constant of type ty. It returns nil
+// if the attribute is absent, and reports it (and returns nil) if it is not
+// a constant convertible to ty.
+func (b *body) value(name string, ty cty.Type, allowed string) (cty.Value, *hclsyntax.Attribute) {
+	a := b.b.Attributes[name]
+	if a == nil {
+		return cty.NilVal, nil
+	}
+	v, diags := a.Expr.Value(nil)
+	if !diags.HasErrors() && v.IsWhollyKnown() && !v.IsNull() {
+		if ty != cty.DynamicPseudoType {
+			var err error
+			v, err = convert.Convert(v, ty)
+			if err != nil {
+				v = cty.NilVal
+			}
+		}
+		if v != cty.NilVal {
+			return v, a
+		}
+	}
+	b.bad(a, allowed)
+	return cty.NilVal, nil
+}
+
+// str returns attribute name as a string that ok accepts (any, if ok is nil).
+func (b *body) str(name, allowed string, ok func(string) bool) (string, *hclsyntax.Attribute) {
+	v, a := b.value(name, cty.String, allowed)
+	if a == nil {
+		return "", nil
+	}
+	s := v.AsString()
+	if ok != nil && !ok(s) {
+		b.bad(a, allowed)
+		return "", nil
+	}
+	return s, a
+}
+
+func (b *body) enum(name string, names []string) (string, *hclsyntax.Attribute) {
+	return b.str(name, strings.Join(names, ", "), func(s string) bool { return slices.Contains(names, s) })
+}
+
+func (b *body) int(name string, r intRange) (int, *hclsyntax.Attribute) {
+	v, a := b.value(name, cty.Number, r.allowed())
+	if a == nil {
+		return 0, nil
+	}
+	f := v.AsBigFloat()
+	n, acc := f.Int64()
+	if !f.IsInt() || acc != big.Exact || n < int64(r.min) || n > int64(r.max) {
+		b.bad(a, r.allowed())
+		return 0, nil
+	}
+	return int(n), a
+}
+
+func (b *body) float(name string, r floatRange) (float64, *hclsyntax.Attribute) {
+	v, a := b.value(name, cty.Number, r.allowed)
+	if a == nil {
+		return 0, nil
+	}
+	f, _ := v.AsBigFloat().Float64()
+	if math.IsNaN(f) || f < r.min || f > r.max {
+		b.bad(a, r.allowed)
+		return 0, nil
+	}
+	return f, a
+}
+
+func (b *body) duration(name string, r durationRange) (time.Duration, *hclsyntax.Attribute) {
+	var d time.Duration
+	_, a := b.str(name, r.allowed, func(s string) bool {
+		var err error
+		d, err = time.ParseDuration(s)
+		return err == nil && r.contains(d)
+	})
+	return d, a
+}
+
+// size returns attribute name as a number of bytes: a number, or a string
+// with a unit (B, KB, MB, GB, TB, PB in powers of 1000; KiB ... PiB in
+// powers of 1024).
+func (b *body) size(name string, r sizeRange) (uint64, *hclsyntax.Attribute) {
+	var n uint64
+	_, a := b.str(name, r.allowed, func(s string) bool {
+		var ok bool
+		n, ok = parseSize(s)
+		return ok && r.contains(n)
+	})
+	return n, a
+}
+
+var sizePattern = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)\s*([kmgtp]i?b|b)?$`)
+
+func parseSize(s string) (uint64, bool) {
+	m := sizePattern.FindStringSubmatch(strings.ToLower(strings.TrimSpace(s)))
+	if m == nil {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, false
+	}
+	unit := 1.0
+	if u := m[2]; len(u) > 1 {
+		base := 1000.0
+		if strings.Contains(u, "i") {
+			base = 1024
+		}
+		unit = math.Pow(base, float64(strings.IndexByte("kmgtp", u[0])+1))
+	}
+	f *= unit
+	if f > math.MaxUint64/2 || f != math.Trunc(f) {
+		return 0, false
+	}
+	return uint64(f), true
+}
+
+func (b *body) stringList(name, allowed string) ([]string, *hclsyntax.Attribute) {
+	v, a := b.value(name, cty.List(cty.String), allowed)
+	if a == nil {
+		return nil, nil
+	}
+	out := make([]string, 0, v.LengthInt())
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() {
+			b.bad(a, allowed)
+			return nil, nil
+		}
+		out = append(out, e.AsString())
+	}
+	return out, a
+}
+
+func (b *body) stringMap(name, allowed string, okKey func(string) bool) (map[string]string, *hclsyntax.Attribute) {
+	v, a := b.value(name, cty.Map(cty.String), allowed)
+	if a == nil {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		if e.IsNull() || !okKey(k.AsString()) {
+			b.bad(a, allowed)
+			return nil, nil
+		}
+		out[k.AsString()] = e.AsString()
+	}
+	return out, a
+}
+
+func (d *decoder) config(root *hclsyntax.Body) *Config {
+	c := Default()
+	b := &body{d: d, b: root}
+	b.only(topFields, topBlocks)
+	if s, a := b.str("name", allowedName, validName); a != nil {
+		c.Name = s
+	}
+	if v, a := b.duration("drain_timeout", drainTimeout); a != nil {
+		c.DrainTimeout = v
+	}
+	if blk := b.single("log"); blk != nil {
+		lb := b.child(blk, "")
+		lb.only(logFields, nil)
+		if s, a := lb.enum("level", logLevelNames); a != nil {
+			c.Log.Level = hclog.LevelFromString(s)
+		}
+		if s, a := lb.enum("format", logFormats); a != nil {
+			c.Log.Format = s
+		}
+	}
+	if blk := b.single("admin"); blk != nil {
+		ab := b.child(blk, "")
+		ab.only(adminFields, nil)
+		if s, a := ab.str("address", allowedAddress, validAddress); a != nil {
+			c.Admin.Address = s
+		}
+	}
+	if blk := b.single("limits"); blk != nil {
+		c.Limits = d.limits(b.child(blk, ""))
+	}
+	first := map[string]*hclsyntax.Block{}
+	for _, blk := range b.blocks("pool", 1) {
+		name := blk.Labels[0]
+		if !validName(name) {
+			d.add(blk.LabelRanges[0], Error{Field: "pool name", Value: d.text(blk.LabelRanges[0]), Allowed: allowedName})
+			continue
+		}
+		path := fmt.Sprintf("pool %q", name)
+		if prev := first[name]; prev != nil {
+			d.add(blk.LabelRanges[0], Error{
+				Path:    path,
+				Message: fmt.Sprintf("declared twice (first at line %d)", prev.TypeRange.Start.Line),
+				Allowed: "one pool per name",
+			})
+			continue
+		}
+		first[name] = blk
+		c.Pools = append(c.Pools, d.pool(&body{d: d, path: path, b: blk.Body}, blk))
+	}
+	return c
+}
+
+func (d *decoder) limits(b *body) Limits {
+	var l Limits
+	b.only(limitsFields, nil)
+	soft, softAttr := b.size("memory_soft", memorySize)
+	hard, hardAttr := b.size("memory_hard", memorySize)
+	if softAttr != nil {
+		l.MemorySoft = soft
+	}
+	if hardAttr != nil {
+		if softAttr != nil && hard < soft {
+			b.bad(hardAttr, fmt.Sprintf("at least limits.memory_soft (%s)", d.text(softAttr.Expr.Range())))
+		} else {
+			l.MemoryHard = hard
+		}
+	}
+	if f, a := b.float("cpu_percent", cpuPercent); a != nil {
+		l.CPUPercent = f
+	}
+	return l
+}
+
+func (d *decoder) pool(b *body, blk *hclsyntax.Block) actors.PoolConfig {
+	pc := actors.PoolConfig{Name: blk.Labels[0]}
+	b.only(poolFields, poolBlocks)
+	kindName, kindAttr := b.enum("kind", kindNames)
+	kindBad := kindAttr == nil && b.b.Attributes["kind"] != nil // reported already
+	if kindAttr != nil {
+		pc.Kind, _ = actors.ParseKind(kindName)
+	}
+	if n, a := b.int("workers", workers); a != nil {
+		pc.Workers = n
+	}
+	if n, a := b.int("concurrency", concurrency); a != nil {
+		pc.Concurrency = n
+	}
+	if s, a := b.enum("strategy", router.Names()); a != nil {
+		pc.Strategy = s
+	}
+	if n, a := b.int("queue_capacity", queueCapacity); a != nil {
+		pc.QueueCapacity = n
+	}
+	if v, a := b.duration("task_timeout", taskTimeout); a != nil {
+		pc.TaskTimeout = v
+	}
+	if v, a := b.duration("stable_period", stablePeriod); a != nil {
+		pc.StablePeriod = v
+	}
+	if rb := b.single("restarts"); rb != nil {
+		pc.Restarts = d.restarts(b.child(rb, b.path))
+	}
+	if bb := b.single("backoff"); bb != nil {
+		pc.Backoff = d.backoff(b.child(bb, b.path))
+	}
+	pb := b.single("process")
+	switch {
+	case pb != nil && kindBad:
+	case pb != nil && pc.Kind != actors.KindProcess:
+		kind := fmt.Sprintf("%q", pc.Kind)
+		if kindAttr == nil {
+			kind += " (the default)"
+		}
+		d.add(pb.TypeRange, Error{Path: b.path, Message: "process block in a pool of kind " + kind, Allowed: `only in a pool of kind "process"`})
+	case pb != nil:
+		pc.Process = d.process(b.child(pb, b.path), pb)
+	case pc.Kind == actors.KindProcess:
+		d.add(blk.TypeRange, Error{Path: b.path, Message: "process block is missing", Allowed: `process { command = "..." }, required for kind "process"`})
+	}
+	return pc
+}
+
+func (d *decoder) restarts(b *body) supervision.Intensity {
+	in := defaultRestarts
+	b.only(restartsFields, nil)
+	if n, a := b.int("max", maxRestarts); a != nil {
+		in.MaxRestarts = n
+		if n == 0 {
+			in.MaxRestarts = supervision.NoRestarts
+		}
+	}
+	if v, a := b.duration("window", restartWindow); a != nil {
+		in.Window = v
+	}
+	return in
+}
+
+func (d *decoder) backoff(b *body) supervision.Backoff {
+	bo := defaultBackoff
+	b.only(backoffFields, nil)
+	initial, initialAttr := b.duration("initial", backoffDelay)
+	maxDelay, maxAttr := b.duration("max", backoffDelay)
+	if initialAttr != nil {
+		bo.Initial = initial
+	}
+	if maxAttr != nil {
+		bo.Max = maxDelay
+	}
+	if bo.Max < bo.Initial {
+		switch {
+		case maxAttr != nil:
+			b.bad(maxAttr, "at least backoff.initial ("+formatDuration(bo.Initial)+")")
+		case initialAttr != nil:
+			b.bad(initialAttr, "at most backoff.max ("+formatDuration(bo.Max)+", the default)")
+		}
+	}
+	if f, a := b.float("multiplier", multiplier); a != nil {
+		bo.Multiplier = f
+	}
+	if f, a := b.float("jitter", jitter); a != nil {
+		bo.Jitter = f
+		if f == 0 {
+			bo.Jitter = supervision.NoJitter
+		}
+	}
+	return bo
+}
+
+func (d *decoder) process(b *body, blk *hclsyntax.Block) *actors.ProcessConfig {
+	pc := &actors.ProcessConfig{}
+	b.only(processFields, nil)
+	const allowedCommand = "the path of a worker binary"
+	if s, a := b.str("command", allowedCommand, func(s string) bool { return s != "" }); a != nil {
+		pc.Command = s
+	} else if b.b.Attributes["command"] == nil {
+		d.add(blk.TypeRange, Error{Path: b.path, Message: "process.command is missing", Allowed: allowedCommand})
+	}
+	if l, a := b.stringList("args", `a list of strings, such as ["--quiet"]`); a != nil {
+		pc.Args = l
+	}
+	validEnv := func(k string) bool { return k != "" && !strings.ContainsAny(k, "=\x00") }
+	if m, a := b.stringMap("env", `a map of strings, such as { LOG_LEVEL = "debug" }, names without "="`, validEnv); a != nil {
+		pc.Env = make([]string, 0, len(m))
+		for k, v := range m {
+			pc.Env = append(pc.Env, k+"="+v)
+		}
+		slices.Sort(pc.Env)
+	}
+	if s, a := b.str("dir", "a directory path", func(s string) bool { return s != "" }); a != nil {
+		pc.Dir = s
+	}
+	if v, a := b.duration("start_timeout", startTimeout); a != nil {
+		pc.StartTimeout = v
+	}
+	return pc
+}
