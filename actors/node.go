@@ -135,6 +135,7 @@ func WithStopGrace(d time.Duration) Option {
 // concurrent use.
 type Node struct {
 	name       string
+	epoch      time.Time // origin of clock
 	system     *actor.ActorSystem
 	ownSystem  bool
 	logger     hclog.Logger
@@ -188,6 +189,7 @@ func NewNode(opts ...Option) (*Node, error) {
 	}
 	n := &Node{
 		name:       c.name,
+		epoch:      time.Now(),
 		logger:     c.logger,
 		maxPayload: c.maxPayload,
 		stopGrace:  c.stopGrace,
@@ -411,24 +413,39 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 		}
 	}
 	f := &Future{
-		done:     make(chan struct{}),
-		task:     t,
+		fn:       t.Func,
 		handler:  h,
+		typ:      t.Type,
+		payload:  t.Payload,
 		pool:     p,
-		ctx:      ctx,
-		accepted: time.Now(),
+		accepted: n.clock(),
 		level:    int8(t.Priority.level()),
-		onDone:   onDone,
 	}
 	if t.Key != "" {
 		f.key = router.Key(t.Key)
+		f.extra().routeKey = t.Key
 	}
 	timeout := t.Timeout
 	if timeout == 0 {
 		timeout = p.cfg.TaskTimeout
 	}
 	if timeout > 0 {
-		f.deadline = f.accepted.Add(timeout)
+		f.extra().deadline = f.accepted + int64(timeout)
+	}
+	if ctx.Done() != nil {
+		f.extra().ctx = ctx
+	}
+	if onDone != nil {
+		f.extra().onDone = onDone
+	}
+	if t.ID != "" {
+		f.extra().id = t.ID
+	}
+	if t.Priority != 0 {
+		f.extra().priority = t.Priority
+	}
+	if t.Retry.MaxAttempts > 1 {
+		f.extra().retry = t.Retry
 	}
 	if err := p.submit(ctx, f, wait); err != nil {
 		if p.breakers != nil {
@@ -579,6 +596,13 @@ func (n *Node) CrashWorker(pool string, index int) error {
 
 // Draining reports whether Shutdown has begun: the node refuses new tasks.
 func (n *Node) Draining() bool { return n.closing.Load() }
+
+// clock returns the node's monotonic clock in nanoseconds, always > 0: it
+// reads only the monotonic clock, which is cheaper than time.Now.
+func (n *Node) clock() int64 { return int64(time.Since(n.epoch)) + 1 }
+
+// wallTime converts a node clock reading to a time.Time.
+func (n *Node) wallTime(c int64) time.Time { return n.epoch.Add(time.Duration(c - 1)) }
 
 // Done returns a channel that is closed once Shutdown has finished.
 func (n *Node) Done() <-chan struct{} { return n.stopped }

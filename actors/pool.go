@@ -12,6 +12,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/drover-go/drover/actors/internal/hist"
 	"github.com/drover-go/drover/router"
 	"github.com/drover-go/drover/supervision"
 )
@@ -256,6 +257,9 @@ type pool struct {
 	failure  error         // set once no worker is left alive; refuses new tasks
 	idle     chan struct{} // closed once closed && nothing queued or in flight
 
+	waitHist hist.Histogram // queue wait: acceptance to first start
+	runHist  hist.Histogram // handler run time, every attempt
+
 	submitted   atomic.Uint64
 	completed   atomic.Uint64
 	failed      atomic.Uint64
@@ -377,12 +381,17 @@ func (p *pool) submit(ctx context.Context, f *Future, wait bool) error {
 	p.submitted.Add(1)
 	p.armLocked(f)
 	f.where = inQueue
+	// Every locked operation ends with the queue empty or no free slot, so
+	// a task that joins a non-empty queue has no worker to go to yet.
+	busy := p.queue.len() > 0
 	p.queue.push(f)
-	p.dispatchLocked()
+	if !busy {
+		p.dispatchLocked()
+	}
 	p.mu.Unlock()
 	if shed != nil {
 		p.shed.Add(1)
-		shed.finish(Result{Err: fmt.Errorf("%w: pool %q was full and a task of priority %s came", ErrShed, p.cfg.Name, f.task.Priority)})
+		shed.finish(Result{Err: fmt.Errorf("%w: pool %q was full and a task of priority %s came", ErrShed, p.cfg.Name, Priority(f.level+1))}, nil)
 	}
 	return nil
 }
@@ -390,14 +399,18 @@ func (p *pool) submit(ctx context.Context, f *Future, wait bool) error {
 // armLocked starts the job's timeout and submit-context watchers. The
 // callbacks take p.mu, so they cannot run before the job is published.
 func (p *pool) armLocked(f *Future) {
-	if !f.deadline.IsZero() {
-		f.timer = time.AfterFunc(time.Until(f.deadline), func() {
-			p.abort(f, fmt.Errorf("%w after %s", ErrTimeout, f.deadline.Sub(f.accepted)))
+	x := f.x
+	if x == nil {
+		return
+	}
+	if x.deadline != 0 {
+		x.timer = time.AfterFunc(time.Duration(x.deadline-p.node.clock()), func() {
+			p.abort(f, fmt.Errorf("%w after %s", ErrTimeout, time.Duration(x.deadline-f.accepted)))
 		})
 	}
-	if f.ctx.Done() != nil {
-		f.stopCtx = context.AfterFunc(f.ctx, func() {
-			p.abort(f, fmt.Errorf("%w: %w", ErrCanceled, context.Cause(f.ctx)))
+	if x.ctx != nil {
+		x.stopCtx = context.AfterFunc(x.ctx, func() {
+			p.abort(f, fmt.Errorf("%w: %w", ErrCanceled, context.Cause(x.ctx)))
 		})
 	}
 }
@@ -407,7 +420,7 @@ func (p *pool) armLocked(f *Future) {
 // on its own deadline or with the submit context).
 func (p *pool) abort(f *Future, err error) {
 	p.mu.Lock()
-	if f.state.Load() == jobDone {
+	if f.ended() {
 		p.mu.Unlock()
 		return
 	}
@@ -421,10 +434,10 @@ func (p *pool) abort(f *Future, err error) {
 		f.where = nowhere
 		p.checkIdleLocked()
 	} else if f.where == inFlight && errors.Is(err, ErrTimeout) && !p.halted {
-		f.stuckTimer = time.AfterFunc(p.cfg.StuckGrace, func() { p.checkStuck(f) })
+		f.x.stuckTimer = time.AfterFunc(p.cfg.StuckGrace, func() { p.checkStuck(f) })
 	}
 	p.mu.Unlock()
-	f.finish(Result{Err: err})
+	f.finish(Result{Err: err}, nil)
 }
 
 // checkStuck replaces f's worker if f's handler is still running
@@ -433,7 +446,7 @@ func (p *pool) abort(f *Future, err error) {
 // abandoned until the handler returns, if ever.
 func (p *pool) checkStuck(f *Future) {
 	p.mu.Lock()
-	if f.where != inFlight || p.halted || f.state.Load() != jobDone {
+	if f.where != inFlight || p.halted || !f.ended() {
 		p.mu.Unlock()
 		return
 	}
@@ -449,7 +462,7 @@ func (p *pool) checkStuck(f *Future) {
 	p.dispatchLocked()
 	p.checkIdleLocked()
 	p.mu.Unlock()
-	elapsed := time.Since(f.deadline) + p.cfg.StuckGrace
+	elapsed := time.Duration(p.node.clock()-f.deadline()) + p.cfg.StuckGrace
 	p.node.event(supervision.WorkerStuck{Pool: p.cfg.Name, Worker: w.name, Elapsed: elapsed, At: time.Now()})
 	if pid != nil {
 		p.node.system.Root.Send(pid, &crashed{err: fmt.Errorf("%w: %s: handler ran %s past its deadline", ErrWorkerStuck, w.name, p.cfg.StuckGrace)})
@@ -458,10 +471,15 @@ func (p *pool) checkStuck(f *Future) {
 
 // dispatchLocked hands queued jobs, highest priority first, to workers with
 // a free slot, as the strategy picks them.
-func (p *pool) dispatchLocked() {
-	var now time.Time
+func (p *pool) dispatchLocked() { p.dispatchToLocked(nil) }
+
+// dispatchToLocked is dispatchLocked for a runner of self that has just
+// freed a slot: the first job the strategy gives self is returned for the
+// runner to run at once, instead of going through the inbox.
+func (p *pool) dispatchToLocked(self *worker) (handed *Future) {
+	var now int64
 	if p.cfg.Aging > 0 {
-		now = time.Now()
+		now = p.node.clock()
 	}
 	for {
 		f := p.queue.peek(p.cfg.Aging, now)
@@ -481,28 +499,27 @@ func (p *pool) dispatchLocked() {
 		if w.state == WorkerIdle {
 			p.moveLocked(w, WorkerBusy)
 		}
-		w.inbox <- f // never blocks: the slot was reserved by Pick
+		if w == self && handed == nil {
+			handed = f
+		} else {
+			w.inbox <- f // never blocks: the slot was reserved by Pick
+		}
 		p.wakeLocked()
 	}
 }
 
 // release frees the slot f held on w once its handler has returned (or it
 // was skipped), and dispatches the next job.
-func (p *pool) release(w *worker, f *Future, crashed bool) {
-	p.releaseRetry(w, f, crashed, false)
-}
-
-// releaseRetry is release; with retry, f waits for its retry.
-func (p *pool) releaseRetry(w *worker, f *Future, crashed, retry bool) {
+func (p *pool) release(w *worker, f *Future, crashed, retry, wantNext bool) (next *Future) {
 	p.mu.Lock()
-	if f.stuckTimer != nil {
-		f.stuckTimer.Stop()
+	if f.x != nil && f.x.stuckTimer != nil {
+		f.x.stuckTimer.Stop()
 	}
 	if f.where != inFlight {
 		// Abandoned as stuck: its slot was released then.
 		p.mu.Unlock()
 		p.abandoned.Add(-1)
-		return
+		return nil
 	}
 	p.inflight.remove(f)
 	f.where = nowhere
@@ -513,12 +530,18 @@ func (p *pool) releaseRetry(w *worker, f *Future, crashed, retry bool) {
 	p.strategy.Done(w.id)
 	if crashed {
 		p.setStateLocked(w, WorkerStarting)
-	} else if w.inflight == 0 && w.state == WorkerBusy {
+	}
+	var self *worker
+	if wantNext {
+		self = w
+	}
+	next = p.dispatchToLocked(self)
+	if w.inflight == 0 && w.state == WorkerBusy {
 		p.moveLocked(w, WorkerIdle)
 	}
-	p.dispatchLocked()
 	p.checkIdleLocked()
 	p.mu.Unlock()
+	return next
 }
 
 // moveLocked records w's new state and reports the transition as an event.
@@ -573,7 +596,7 @@ func (p *pool) workerDied(w *worker) {
 			p.inflight.remove(f)
 			f.where = nowhere
 		}
-		if f.state.Load() == jobPending {
+		if !f.ended() {
 			back = append(back, f)
 		}
 	}
@@ -623,7 +646,7 @@ func (p *pool) workerDied(w *worker) {
 		time.AfterFunc(restartIn, func() { p.node.system.Root.Send(pid, restartPool{}) })
 	}
 	for _, f := range failed {
-		f.finish(Result{Err: err})
+		f.finish(Result{Err: err}, nil)
 	}
 }
 
@@ -727,7 +750,7 @@ func (p *pool) recordCrash(id string) {
 func (p *pool) retryLocked(f *Future) {
 	f.where = inRetry
 	p.retrying.pushBack(f)
-	delay := f.task.Retry.Backoff.WithDefaults().Next(f.attempt-1, rand.Float64())
+	delay := f.x.retry.Backoff.WithDefaults().Next(int(f.attempt)-1, rand.Float64())
 	time.AfterFunc(delay, func() {
 		p.mu.Lock()
 		if f.where != inRetry {
@@ -736,14 +759,14 @@ func (p *pool) retryLocked(f *Future) {
 		}
 		p.retrying.remove(f)
 		f.where = nowhere
-		if f.state.Load() != jobPending {
+		if f.ended() {
 			p.checkIdleLocked()
 			p.mu.Unlock()
 			return // timed out or canceled meanwhile
 		}
 		if p.closed && p.halted {
 			p.mu.Unlock()
-			f.finish(Result{Err: fmt.Errorf("%w: retry of a task of pool %q", ErrShuttingDown, p.cfg.Name)})
+			f.finish(Result{Err: fmt.Errorf("%w: retry of a task of pool %q", ErrShuttingDown, p.cfg.Name)}, nil)
 			return
 		}
 		p.retries.Add(1)
@@ -846,6 +869,6 @@ func (p *pool) failRemaining() {
 	p.mu.Unlock()
 	p.cancelRun()
 	for _, f := range jobs {
-		f.finish(Result{Err: fmt.Errorf("%w: pool %q did not drain before the deadline", ErrShuttingDown, p.cfg.Name)})
+		f.finish(Result{Err: fmt.Errorf("%w: pool %q did not drain before the deadline", ErrShuttingDown, p.cfg.Name)}, nil)
 	}
 }

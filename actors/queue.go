@@ -80,7 +80,7 @@ func (q *jobQueue) pushFront(f *Future) {
 // it has waited, so that low priorities cannot starve; among equal
 // effective levels the higher original priority wins. Only the heads (the
 // oldest job of each level) compete, so this is O(levels).
-func (q *jobQueue) peek(aging time.Duration, now time.Time) *Future {
+func (q *jobQueue) peek(aging time.Duration, now int64) *Future {
 	if q.n == 0 {
 		return nil
 	}
@@ -93,7 +93,7 @@ func (q *jobQueue) peek(aging time.Duration, now time.Time) *Future {
 		}
 		eff := i
 		if aging > 0 && i > 0 {
-			eff -= int(now.Sub(h.accepted) / aging)
+			eff -= int(time.Duration(now-h.accepted) / aging)
 			eff = max(eff, 0)
 		}
 		if eff < bestLevel {

@@ -1,6 +1,9 @@
 package actors
 
-import "github.com/drover-go/drover/supervision"
+import (
+	"github.com/drover-go/drover/actors/internal/hist"
+	"github.com/drover-go/drover/supervision"
+)
 
 // NodeStats is a snapshot of a node's counters and state.
 type NodeStats struct {
@@ -48,11 +51,20 @@ type PoolStats struct {
 	// Breakers gives the state of each circuit breaker: "" is the pool's
 	// own, other keys are task types. Nil without PoolConfig.Breaker.
 	Breakers map[string]supervision.State
+	// QueueWait is the distribution of the time tasks waited in the queue
+	// (acceptance to first start); Run the distribution of handler run
+	// times. Both are histograms with quantiles (QueueWait.Quantile(0.99)).
+	QueueWait, Run HistogramSnapshot
 	// WorkersByState counts workers per state, indexed by WorkerState.
 	WorkersByState [6]int
 	// WorkerStats holds one entry per worker.
 	WorkerStats []WorkerStats
 }
+
+// HistogramSnapshot is a latency histogram: counts per bucket (upper bounds
+// in Bounds, an overflow bucket last), with Quantile, Mean and Cumulative
+// (Prometheus-style bucket counts). Quantiles are within 1/8 relative error.
+type HistogramSnapshot = hist.Snapshot
 
 // WorkerStats is a snapshot of one worker.
 type WorkerStats struct {
@@ -95,6 +107,8 @@ func (p *pool) stats() PoolStats {
 		Retries:       p.retries.Load(),
 		Quarantined:   p.quarantines.Load(),
 		Unhealthy:     p.unhealthy.Load(),
+		QueueWait:     p.waitHist.Snapshot(),
+		Run:           p.runHist.Snapshot(),
 	}
 	if p.breakers != nil {
 		ps.Breakers = p.breakers.states()

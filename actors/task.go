@@ -163,104 +163,200 @@ type Result struct {
 	Run time.Duration
 }
 
-// job states.
+// job states. A result is claimed by one CompareAndSwap to jobClaimed,
+// written, then published with jobDone.
 const (
 	jobPending uint32 = iota // queued or dispatched, not started
 	jobRunning               // a worker runs it
-	jobDone                  // terminal result recorded
+	jobClaimed               // a terminal result is being written
+	jobDone                  // the terminal result is published
 )
 
+// waiter is a Future's lazily made done channel.
+type waiter struct{ ch chan struct{} }
+
+// closedWaiter stands for "done" once a Future has its result, so that a
+// Future nobody waits on never makes a channel.
+var closedWaiter = func() *waiter {
+	w := &waiter{ch: make(chan struct{})}
+	close(w.ch)
+	return w
+}()
+
 // Future is the handle of an accepted task. It becomes done exactly once,
-// with the task's terminal result. All its methods are safe for concurrent use.
+// with the task's terminal result. All its methods are safe for concurrent
+// use.
 type Future struct {
-	state atomic.Uint32
-	done  chan struct{}
-	res   Result
+	state   atomic.Uint32
+	where   int8   // under pool.mu: nowhere, inQueue, inFlight, inRetry
+	level   int8   // queue level, 0 (critical) to 3 (low)
+	attempt uint16 // runs started; owned by the runner, then by the retry timer
+	wait    atomic.Pointer[waiter]
 
-	// set at submission, read-only afterwards
-	task     Task
+	pool       *pool
+	worker     *worker // under pool.mu: the worker it was dispatched to
+	prev, next *Future // under pool.mu: queue or list links
+
+	// The task, read-only after submission.
+	fn       func(ctx context.Context) (any, error)
 	handler  Handler
-	pool     *pool
-	ctx      context.Context
-	accepted time.Time
-	deadline time.Time
-	level    int8
+	typ      string
+	payload  []byte
 	key      uint64
-	attempt  int // runs started; owned by the runner, then by the retry timer
+	accepted int64        // node clock
+	x        *futureExtra // nil for a plain task
 
-	// owned by pool.mu
-	prev, next *Future
-	where      int8 // where the job is: inQueue, inFlight, nowhere
-	worker     *worker
+	startedNs atomic.Int64 // node clock at the first start; 0 before
 
-	// startedNs is the start time as nanoseconds after accepted (0: not started).
-	startedNs atomic.Int64
+	// The result, written by the one call that claims it.
+	out      []byte
+	value    any
+	err      error
+	ranOn    *worker
+	queuedNs int64
+	runNs    int64
+}
 
-	// Set under pool.mu before the job is published, read by the one call
-	// to finish, which either holds pool.mu first or received the job from
-	// a channel afterwards.
-	stopCtx    func() bool // unregisters the submit-context watcher
+// futureExtra holds what only some tasks need, so that a plain task stays
+// small. Set under pool.mu before the task is published (timer, stopCtx)
+// or at submission (the rest).
+type futureExtra struct {
+	ctx        context.Context // the submit context, when it can end
+	deadline   int64           // node clock; 0: none
 	timer      *time.Timer
 	stuckTimer *time.Timer // under pool.mu
+	stopCtx    func() bool // unregisters the submit-context watcher
 	onDone     func(Result)
+	id         string
+	routeKey   string
+	priority   Priority
+	retry      RetryPolicy
+}
+
+func (f *Future) extra() *futureExtra {
+	if f.x == nil {
+		f.x = &futureExtra{}
+	}
+	return f.x
+}
+
+// ended reports whether the task has (or is getting) its terminal result.
+func (f *Future) ended() bool { return f.state.Load() >= jobClaimed }
+
+// submitCtx returns the submit context when it can end, else nil.
+func (f *Future) submitCtx() context.Context {
+	if f.x == nil {
+		return nil
+	}
+	return f.x.ctx
+}
+
+func (f *Future) deadline() int64 {
+	if f.x == nil {
+		return 0
+	}
+	return f.x.deadline
+}
+
+// routeKey returns the task's routing key as given ("" if none).
+func (f *Future) routeKey() string {
+	if f.x == nil {
+		return ""
+	}
+	return f.x.routeKey
+}
+
+// ID returns the task's ID ("" if it has none).
+func (f *Future) ID() string {
+	if f.x == nil {
+		return ""
+	}
+	return f.x.id
 }
 
 // Done returns a channel that is closed when the result is ready.
-func (f *Future) Done() <-chan struct{} { return f.done }
+func (f *Future) Done() <-chan struct{} {
+	if w := f.wait.Load(); w != nil {
+		return w.ch
+	}
+	w := &waiter{ch: make(chan struct{})}
+	if f.wait.CompareAndSwap(nil, w) {
+		return w.ch
+	}
+	return f.wait.Load().ch
+}
 
 // Wait blocks until the task's result is ready or ctx ends. It returns the
 // result and its Err; when ctx ends first it returns ctx's error and the
 // task goes on.
 func (f *Future) Wait(ctx context.Context) (Result, error) {
-	select {
-	case <-f.done:
-		return f.res, f.res.Err
-	case <-ctx.Done():
-		return Result{}, ctx.Err()
+	if f.state.Load() != jobDone {
+		if ctx.Done() == nil {
+			<-f.Done()
+		} else {
+			select {
+			case <-f.Done():
+			case <-ctx.Done():
+				return Result{}, ctx.Err()
+			}
+		}
 	}
+	r := f.result()
+	return r, r.Err
 }
 
 // Result returns the result and true once the task is done, or false before.
 func (f *Future) Result() (Result, bool) {
-	select {
-	case <-f.done:
-		return f.res, true
-	default:
+	if f.state.Load() != jobDone {
 		return Result{}, false
 	}
+	return f.result(), true
+}
+
+func (f *Future) result() Result {
+	r := Result{Output: f.out, Value: f.value, Err: f.err, Queued: time.Duration(f.queuedNs), Run: time.Duration(f.runNs)}
+	if f.ranOn != nil {
+		r.Worker = f.ranOn.name
+	}
+	return r
 }
 
 // finish records the terminal result if none was recorded yet, counts it in
 // the pool's stats before anyone can see it, and reports whether this call
-// recorded it.
-func (f *Future) finish(res Result) bool {
+// recorded it. w is the worker that ran the task, or nil.
+func (f *Future) finish(res Result, w *worker) bool {
 	for {
 		s := f.state.Load()
-		if s == jobDone {
+		if s >= jobClaimed {
 			return false
 		}
-		if f.state.CompareAndSwap(s, jobDone) {
+		if f.state.CompareAndSwap(s, jobClaimed) {
 			break
 		}
 	}
-	if res.Queued == 0 {
-		if ns := f.startedNs.Load(); ns > 0 {
-			res.Queued = time.Duration(ns)
-		} else {
-			res.Queued = time.Since(f.accepted)
+	p := f.pool
+	f.out, f.value, f.err, f.ranOn = res.Output, res.Value, res.Err, w
+	f.runNs = int64(res.Run)
+	if st := f.startedNs.Load(); st > 0 {
+		f.queuedNs = st - f.accepted
+	} else {
+		f.queuedNs = p.node.clock() - f.accepted
+	}
+	p.count(f.typ, res.Err)
+	if x := f.x; x != nil {
+		if x.timer != nil {
+			x.timer.Stop()
+		}
+		if x.stopCtx != nil {
+			x.stopCtx()
 		}
 	}
-	f.res = res
-	f.pool.count(f.task.Type, res.Err)
-	if f.timer != nil {
-		f.timer.Stop()
+	f.state.Store(jobDone)
+	if old := f.wait.Swap(closedWaiter); old != nil && old != closedWaiter {
+		close(old.ch)
 	}
-	if f.stopCtx != nil {
-		f.stopCtx()
-	}
-	close(f.done)
-	if f.onDone != nil {
-		f.onDone(res)
+	if f.x != nil && f.x.onDone != nil {
+		f.x.onDone(f.result())
 	}
 	return true
 }

@@ -158,8 +158,9 @@ func (a *workerActor) halt() {
 	}
 }
 
-// run is one runner goroutine: it executes tasks from the worker's inbox
-// until its incarnation stops or a handler panics.
+// run is one runner goroutine: it executes tasks from the worker's inbox,
+// and those the pool hands it directly when it frees its slot, until its
+// incarnation stops or a handler panics.
 func (inc *incarnation) run() {
 	p := inc.w.pool
 	defer p.runnerExited()
@@ -169,48 +170,63 @@ func (inc *incarnation) run() {
 			return
 		case <-p.quit:
 			return
-		default:
-		}
-		select {
-		case <-inc.stop:
-			return
-		case <-p.quit:
-			return
 		case f := <-inc.w.inbox:
-			if inc.exec(f) {
-				return
+			for f != nil {
+				var panicked bool
+				if f, panicked = inc.exec(f); panicked {
+					return
+				}
+				if f != nil && inc.stopped() {
+					// Its slot is reserved, so the inbox has room: the
+					// next incarnation (or a sibling) runs it.
+					inc.w.inbox <- f
+					return
+				}
 			}
 		}
 	}
 }
 
-// exec runs f and reports whether its handler panicked.
-func (inc *incarnation) exec(f *Future) (panicked bool) {
+func (inc *incarnation) stopped() bool {
+	select {
+	case <-inc.stop:
+		return true
+	case <-inc.w.pool.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// exec runs f. It reports whether the handler panicked (or the backend
+// crashed), and returns the next task the pool handed to this runner.
+func (inc *incarnation) exec(f *Future) (next *Future, panicked bool) {
 	w, p := inc.w, inc.w.pool
 	if !f.state.CompareAndSwap(jobPending, jobRunning) {
 		// It already has its result (timed out or canceled while dispatched).
-		p.release(w, f, false)
-		return false
+		return p.release(w, f, false, false, true), false
 	}
-	start := time.Now()
+	n := p.node
+	start := n.clock()
 	if f.attempt == 0 {
-		f.startedNs.Store(int64(max(start.Sub(f.accepted), 1)))
+		f.startedNs.Store(start)
+		p.waitHist.Record(time.Duration(start - f.accepted))
 	}
 	f.attempt++
 
 	ctx := inc.ctx
 	var cancel context.CancelFunc
-	if !f.deadline.IsZero() {
-		ctx, cancel = context.WithDeadline(ctx, f.deadline)
+	if d := f.deadline(); d != 0 {
+		ctx, cancel = context.WithDeadline(ctx, n.wallTime(d))
 	}
-	if f.ctx.Done() != nil {
+	if sctx := f.submitCtx(); sctx != nil {
 		if cancel == nil {
 			ctx, cancel = context.WithCancel(ctx)
 		}
-		stop := context.AfterFunc(f.ctx, cancel)
+		stop := context.AfterFunc(sctx, cancel)
 		defer stop()
 	}
-	res := Result{Worker: w.name}
+	var res Result
 	var stack []byte
 	var pv any
 	func() {
@@ -226,13 +242,15 @@ func (inc *incarnation) exec(f *Future) (panicked bool) {
 			if crash != nil {
 				panicked, res.Err = true, crash
 			}
-		case f.task.Func != nil:
-			res.Value, res.Err = f.task.Func(ctx)
+		case f.fn != nil:
+			res.Value, res.Err = f.fn(ctx)
 		default:
-			res.Output, res.Err = f.handler(ctx, f.task.Payload)
+			res.Output, res.Err = f.handler(ctx, f.payload)
 		}
 	}()
-	res.Run = time.Since(start)
+	run := n.clock() - start
+	res.Run = time.Duration(run)
+	p.runHist.Record(res.Run)
 	if panicked {
 		res.Output, res.Value = nil, nil
 		if pv != nil {
@@ -245,28 +263,28 @@ func (inc *incarnation) exec(f *Future) (panicked bool) {
 		cancel()
 	}
 	if panicked {
-		p.recordCrash(f.task.ID)
+		p.recordCrash(f.ID())
 	}
-	if res.Err != nil && !panicked && f.attempt < f.task.Retry.MaxAttempts && errors.Is(res.Err, ErrTransient) &&
-		!p.quarantined(f.task.ID) && f.state.CompareAndSwap(jobRunning, jobPending) {
-		p.releaseRetry(w, f, false, true)
-		return false
+	if res.Err != nil && !panicked && f.x != nil && int(f.attempt) < f.x.retry.MaxAttempts && errors.Is(res.Err, ErrTransient) &&
+		!p.quarantined(f.ID()) && f.state.CompareAndSwap(jobRunning, jobPending) {
+		return p.release(w, f, false, true, true), false
 	}
-	f.finish(res)
-	p.release(w, f, panicked)
+	f.finish(res, w)
+	next = p.release(w, f, panicked, false, !panicked)
 	if panicked {
 		inc.sys.Root.Send(inc.self, &crashed{err: res.Err})
 	}
-	return panicked
+	return next, panicked
 }
 
 // contextError names why a handler's context ended when the handler
 // returned the context's error.
 func (inc *incarnation) contextError(f *Future, ctx context.Context, err error) error {
-	switch {
-	case !f.deadline.IsZero() && !time.Now().Before(f.deadline):
-		return fmt.Errorf("%w after %s: %w", ErrTimeout, f.deadline.Sub(f.accepted), err)
-	case f.ctx.Err() != nil:
+	n := f.pool.node
+	switch d := f.deadline(); {
+	case d != 0 && n.clock() >= d:
+		return fmt.Errorf("%w after %s: %w", ErrTimeout, time.Duration(d-f.accepted), err)
+	case f.submitCtx() != nil && f.submitCtx().Err() != nil:
 		return fmt.Errorf("%w: %w", ErrCanceled, err)
 	case inc.ctx.Err() != nil:
 		return fmt.Errorf("%w: %w", ErrShuttingDown, err)
