@@ -144,4 +144,5 @@ var errorCodes = []struct {
 	{ErrInvalidTask, protos.ErrorCode_ERROR_CODE_INVALID_TASK},
 	{ErrShed, protos.ErrorCode_ERROR_CODE_SHED},
 	{ErrQuarantined, protos.ErrorCode_ERROR_CODE_QUARANTINED},
+	{ErrResource, protos.ErrorCode_ERROR_CODE_RESOURCE},
 }

@@ -28,6 +28,9 @@ type config struct {
 	stopGrace  time.Duration
 	startWait  time.Duration
 	hook       supervision.EventHook
+	limits     *ResourceLimits
+	sampler    func() ResourceSample
+	ticks      <-chan time.Time
 }
 
 // Defaults of NewNode.
@@ -157,6 +160,12 @@ type Node struct {
 	eventsDone chan struct{}
 	dropped    atomic.Uint64
 
+	pressure    atomic.Int32
+	memory      atomic.Uint64
+	cpuPermille atomic.Int64
+	stopMon     chan struct{}
+	monDone     chan struct{}
+
 	closing  atomic.Bool
 	shutOnce sync.Once
 	report   ShutdownReport
@@ -227,6 +236,14 @@ func NewNode(opts ...Option) (*Node, error) {
 		}))
 	}
 	go n.dispatchEvents()
+	if c.limits != nil {
+		sample := c.sampler
+		if sample == nil {
+			sample = n.sampleResources
+		}
+		n.stopMon, n.monDone = make(chan struct{}), make(chan struct{})
+		go n.monitor(*c.limits, sample, c.ticks, n.stopMon, n.monDone)
+	}
 	props := actor.PropsFromProducer(func() actor.Actor { return &rootActor{n: n} },
 		actor.WithSupervisor(actor.NewOneForOneStrategy(10, 10*time.Second, actor.DefaultDecider)))
 	root, err := n.system.Root.SpawnNamed(props, n.name)
@@ -294,10 +311,18 @@ func (n *Node) dispatchEvents() {
 	}
 }
 
+func (n *Node) stopMonitor() {
+	if n.stopMon != nil {
+		close(n.stopMon)
+		<-n.monDone
+	}
+}
+
 func (n *Node) closeSystem() {
 	for _, p := range n.pools {
 		p.cancelRun()
 	}
+	n.stopMonitor()
 	close(n.stopEvents)
 	<-n.eventsDone
 	if n.ownSystem {
@@ -403,6 +428,10 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCanceled, err)
+	}
+	if err := n.admit(t.Priority); err != nil {
+		p.rejected.Add(1)
+		return nil, err
 	}
 	if p.quarantined(t.ID) {
 		return nil, fmt.Errorf("%w: %q crashed workers of pool %q %d times", ErrQuarantined, t.ID, p.cfg.Name, p.cfg.QuarantineAfter)
@@ -546,6 +575,7 @@ func (n *Node) shutdown(ctx context.Context) (ShutdownReport, error) {
 		rep.Drained += p.drained.Load()
 		rep.Failed += p.shutFailed.Load()
 	}
+	n.stopMonitor()
 	close(n.stopEvents)
 	<-n.eventsDone
 	if n.ownSystem {
@@ -585,9 +615,9 @@ func (n *Node) CrashWorker(pool string, index int) error {
 	}
 	w := p.workers[index]
 	p.mu.Lock()
-	pid, state := w.pid, w.state
+	pid, state, active := w.pid, w.state, w.active
 	p.mu.Unlock()
-	if pid == nil || state == WorkerDead {
+	if pid == nil || state == WorkerDead || !active {
 		return fmt.Errorf("%w: worker %s is %s", ErrWorkerCrashed, w.name, state)
 	}
 	n.system.Root.Send(pid, &crashed{err: fmt.Errorf("%w: %s crashed on request", ErrWorkerCrashed, w.name)})

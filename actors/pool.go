@@ -27,6 +27,13 @@ type PoolConfig struct {
 	// Workers is the number of workers; zero means GOMAXPROCS for cpu,
 	// 4 for io and GOMAXPROCS for mixed.
 	Workers int
+	// MinWorkers and MaxWorkers make the pool dynamic when MaxWorkers is
+	// set: it starts with Workers (default MinWorkers) and scales between
+	// the bounds with its load, as Scale says. MinWorkers defaults to 1.
+	// Without MaxWorkers the pool is fixed at Workers.
+	MinWorkers, MaxWorkers int
+	// Scale tunes a dynamic pool's autoscaler.
+	Scale ScalePolicy
 	// Concurrency is the number of tasks one worker runs at once; zero means
 	// 1 for cpu, 64 for io and 4 for mixed.
 	Concurrency int
@@ -112,6 +119,12 @@ func (c PoolConfig) withDefaults() PoolConfig {
 		pc := c.Process.withDefaults()
 		c.Process = &pc
 	}
+	if c.MaxWorkers > 0 && c.MinWorkers == 0 {
+		c.MinWorkers = 1
+	}
+	if c.Workers == 0 && c.MaxWorkers > 0 {
+		c.Workers = c.MinWorkers
+	}
 	if c.Workers == 0 {
 		switch c.Kind {
 		case KindIO, KindProcess:
@@ -120,6 +133,10 @@ func (c PoolConfig) withDefaults() PoolConfig {
 			c.Workers = procs
 		}
 	}
+	if c.MaxWorkers == 0 {
+		c.MinWorkers, c.MaxWorkers = c.Workers, c.Workers
+	}
+	c.Scale = c.Scale.withDefaults()
 	if c.Concurrency == 0 {
 		switch c.Kind {
 		case KindIO:
@@ -179,6 +196,12 @@ func (c PoolConfig) validate() error {
 		return configError(field("Process"), "is missing; a process pool needs a command")
 	case c.Workers < 1 || c.Workers > maxWorkers:
 		return configError(field("Workers"), "is %d; allowed: 1 to %d", c.Workers, maxWorkers)
+	case c.MaxWorkers > maxWorkers:
+		return configError(field("MaxWorkers"), "is %d; allowed: 0 (a fixed pool) to %d", c.MaxWorkers, maxWorkers)
+	case c.MinWorkers < 1 || c.MinWorkers > c.MaxWorkers:
+		return configError(field("MinWorkers"), "is %d; allowed: 1 to MaxWorkers (%d)", c.MinWorkers, c.MaxWorkers)
+	case c.Workers < c.MinWorkers || c.Workers > c.MaxWorkers:
+		return configError(field("Workers"), "is %d; allowed: MinWorkers (%d) to MaxWorkers (%d)", c.Workers, c.MinWorkers, c.MaxWorkers)
 	case c.Concurrency < 1 || c.Concurrency > maxConcurrency:
 		return configError(field("Concurrency"), "is %d; allowed: 1 to %d", c.Concurrency, maxConcurrency)
 	case c.QueueCapacity < 1 || c.QueueCapacity > maxQueueCapacity:
@@ -191,6 +214,8 @@ func (c PoolConfig) validate() error {
 		return configError(field("Aging"), "is %s; allowed: 0 (strict priority) or more", c.Aging)
 	case c.StuckGrace < 0:
 		return configError(field("StuckGrace"), "is %s; allowed: 0 (default) or more", c.StuckGrace)
+	case c.MaxWorkers > c.MinWorkers && c.Scale.validate(field) != nil:
+		return c.Scale.validate(field)
 	case c.StablePeriod < 0:
 		return configError(field("StablePeriod"), "is %s; allowed: 0 (default) or more", c.StablePeriod)
 	}
@@ -255,6 +280,7 @@ type pool struct {
 	noRunner chan struct{} // closed once halted and no runner is alive
 	quit     chan struct{} // closed by halt: every runner exits once idle
 	failure  error         // set once no worker is left alive; refuses new tasks
+	peak     int           // the most workers alive at once
 	idle     chan struct{} // closed once closed && nothing queued or in flight
 
 	waitHist hist.Histogram // queue wait: acceptance to first start
@@ -303,14 +329,19 @@ func newPool(n *Node, cfg PoolConfig) (*pool, error) {
 		}
 	}
 	p.runCtx, p.cancelRun = context.WithCancel(context.Background())
-	p.workers = make([]*worker, cfg.Workers)
+	p.workers = make([]*worker, cfg.MaxWorkers)
+	p.peak = cfg.Workers
 	for i := range p.workers {
 		w := &worker{
-			pool:  p,
-			id:    i,
-			name:  fmt.Sprintf("%s/w%d", cfg.Name, i),
-			inbox: make(chan *Future, cfg.Concurrency),
-			state: WorkerStarting,
+			pool:   p,
+			id:     i,
+			name:   fmt.Sprintf("%s/w%d", cfg.Name, i),
+			inbox:  make(chan *Future, cfg.Concurrency),
+			state:  WorkerStarting,
+			active: i < cfg.Workers,
+		}
+		if !w.active {
+			w.state = WorkerDead // a parked slot of a dynamic pool
 		}
 		p.workers[i] = w
 		if err := s.Add(router.Routee{ID: i, Weight: 1, Capacity: cfg.Concurrency}); err != nil {
@@ -544,6 +575,18 @@ func (p *pool) release(w *worker, f *Future, crashed, retry, wantNext bool) (nex
 	return next
 }
 
+// aliveLocked counts the workers that are not dead (parked slots of a
+// dynamic pool are dead).
+func (p *pool) aliveLocked() int {
+	alive := 0
+	for _, w := range p.workers {
+		if w.active && w.state != WorkerDead {
+			alive++
+		}
+	}
+	return alive
+}
+
 // moveLocked records w's new state and reports the transition as an event.
 func (p *pool) moveLocked(w *worker, s WorkerState) {
 	if w.state == s {
@@ -551,6 +594,9 @@ func (p *pool) moveLocked(w *worker, s WorkerState) {
 	}
 	from := w.state
 	w.state = s
+	if s == WorkerIdle {
+		w.idleSince = p.node.clock()
+	}
 	if p.node.hook != nil {
 		p.node.event(supervision.WorkerStateChanged{Pool: p.cfg.Name, Worker: w.name, From: from.String(), To: s.String(), At: time.Now()})
 	}
@@ -587,6 +633,10 @@ func (p *pool) workerDied(w *worker) {
 		p.mu.Unlock()
 		return
 	}
+	retired := w.retiring
+	if retired {
+		w.retiring, w.active = false, false
+	}
 	var back []*Future
 	for len(w.inbox) > 0 {
 		f := <-w.inbox
@@ -605,14 +655,12 @@ func (p *pool) workerDied(w *worker) {
 		back[i].where = inQueue
 		p.queue.pushFront(back[i])
 	}
-	alive := 0
-	for _, o := range p.workers {
-		if o.state != WorkerDead {
-			alive++
-		}
-	}
+	alive := p.aliveLocked()
 	var failed []*Future
 	var restartIn time.Duration
+	if retired {
+		alive = max(alive, 1) // retiring is not failing
+	}
 	cause := fmt.Errorf("%w: every worker of pool %q exceeded its restart budget", ErrWorkerCrashed, p.cfg.Name)
 	if alive == 0 && !p.restarting && !p.failures.Record() {
 		p.restarting = true
@@ -637,6 +685,9 @@ func (p *pool) workerDied(w *worker) {
 	}
 	err := p.failure
 	p.mu.Unlock()
+	if retired {
+		return
+	}
 	p.node.logger.Warn("worker stopped for good", "worker", w.name, "alive", alive)
 	if alive == 0 && (err != nil || restartIn > 0) {
 		p.node.event(supervision.PoolFailed{Pool: p.cfg.Name, Reason: cause, At: time.Now()})
@@ -664,7 +715,7 @@ func (p *pool) respawnable() []*worker {
 	}
 	var ws []*worker
 	for _, w := range p.workers {
-		if w.state == WorkerDead {
+		if w.active && w.state == WorkerDead {
 			p.moveLocked(w, WorkerStarting) // dead is final for the old actor, not for the slot
 			ws = append(ws, w)
 		}

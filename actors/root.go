@@ -47,15 +47,26 @@ func (a *poolActor) spawn(c actor.Context, ws []*worker) {
 type poolActor struct {
 	p      *pool
 	health healthState
+	scale  scaleState
 }
 
 func (a *poolActor) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *actor.Started:
-		a.spawn(c, a.p.workers)
+		var ws []*worker
+		for _, w := range a.p.workers {
+			if w.active {
+				ws = append(ws, w)
+			}
+		}
+		a.spawn(c, ws)
 		a.scheduleHealth(c)
+		a.scheduleScale(c)
 	case *actor.Stopping:
 		a.stopHealth()
+		a.stopScale()
+	case scaleTick:
+		a.autoscale(c)
 	case healthTick:
 		a.probe(c)
 	case healthDeadline:

@@ -13,6 +13,11 @@ type NodeStats struct {
 	Pools []PoolStats
 	// DroppedEvents counts events lost because the hook fell behind.
 	DroppedEvents uint64
+	// Memory and CPUPercent are the last resource sample (zero without
+	// WithResourceLimits); Pressure is "normal", "soft" or "hard".
+	Memory     uint64
+	CPUPercent float64
+	Pressure   string
 }
 
 // PoolStats is a snapshot of one pool. Counters count since the node started.
@@ -77,7 +82,14 @@ type WorkerStats struct {
 // Stats returns a snapshot of the node. It is safe to call at any time,
 // also during and after Shutdown.
 func (n *Node) Stats() NodeStats {
-	s := NodeStats{Name: n.name, Pools: make([]PoolStats, 0, len(n.pools)), DroppedEvents: n.dropped.Load()}
+	s := NodeStats{
+		Name:          n.name,
+		Pools:         make([]PoolStats, 0, len(n.pools)),
+		DroppedEvents: n.dropped.Load(),
+		Memory:        n.memory.Load(),
+		CPUPercent:    float64(n.cpuPermille.Load()) / 10,
+		Pressure:      pressureNames[n.pressure.Load()],
+	}
 	for _, p := range n.pools {
 		s.Pools = append(s.Pools, p.stats())
 	}
@@ -89,9 +101,8 @@ func (p *pool) stats() PoolStats {
 		Name:          p.cfg.Name,
 		Kind:          p.cfg.Kind,
 		Strategy:      p.strategy.Name(),
-		MinWorkers:    p.cfg.Workers,
-		MaxWorkers:    p.cfg.Workers,
-		PeakWorkers:   p.cfg.Workers,
+		MinWorkers:    p.cfg.MinWorkers,
+		MaxWorkers:    p.cfg.MaxWorkers,
 		Concurrency:   p.cfg.Concurrency,
 		QueueCapacity: p.cfg.QueueCapacity,
 		Submitted:     p.submitted.Load(),
@@ -117,9 +128,13 @@ func (p *pool) stats() PoolStats {
 	defer p.mu.Unlock()
 	ps.QueueDepth = p.queue.depths()
 	ps.InFlight = p.inflight.n
-	ps.WorkerStats = make([]WorkerStats, len(p.workers))
-	for i, w := range p.workers {
-		ps.WorkerStats[i] = WorkerStats{Name: w.name, State: w.state, InFlight: w.inflight, Restarts: w.restarts}
+	ps.PeakWorkers = p.peak
+	ps.WorkerStats = make([]WorkerStats, 0, len(p.workers))
+	for _, w := range p.workers {
+		if !w.active {
+			continue // a parked slot of a dynamic pool
+		}
+		ps.WorkerStats = append(ps.WorkerStats, WorkerStats{Name: w.name, State: w.state, InFlight: w.inflight, Restarts: w.restarts})
 		if int(w.state) < len(ps.WorkersByState) {
 			ps.WorkersByState[w.state]++
 		}

@@ -52,12 +52,16 @@ type worker struct {
 	inbox chan *Future
 
 	// under pool.mu
-	state    WorkerState
-	inflight int
-	restarts uint64
-	started  uint64 // incarnations
-	pid      *actor.PID
-	done     uint64 // tasks whose handler returned
+	state     WorkerState
+	inflight  int
+	restarts  uint64
+	started   uint64  // incarnations
+	active    bool    // a live slot (false: a parked slot of a dynamic pool)
+	retiring  bool    // stopped by the autoscaler, not failed
+	idleSince int64   // node clock when it last became idle
+	be        backend // the current incarnation's backend, or nil
+	pid       *actor.PID
+	done      uint64 // tasks whose handler returned
 }
 
 // crashed tells a worker actor that one of its runners panicked, so that
@@ -141,6 +145,7 @@ func (a *workerActor) start(c actor.Context) {
 	}
 	w.started++
 	w.pid = c.Self()
+	w.be = a.inc.be
 	for range p.cfg.Concurrency {
 		p.runners++
 		go a.inc.run()
@@ -152,6 +157,12 @@ func (a *workerActor) halt() {
 	if a.inc != nil {
 		close(a.inc.stop)
 		if a.inc.be != nil {
+			p := a.w.pool
+			p.mu.Lock()
+			if a.w.be == a.inc.be {
+				a.w.be = nil
+			}
+			p.mu.Unlock()
 			a.inc.be.close()
 		}
 		a.inc = nil

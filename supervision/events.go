@@ -30,6 +30,10 @@ const (
 	KindTaskQuarantined
 	// KindWorkerStateChanged is the kind of WorkerStateChanged.
 	KindWorkerStateChanged
+	// KindPoolScaled is the kind of PoolScaled.
+	KindPoolScaled
+	// KindResourcePressure is the kind of ResourcePressure.
+	KindResourcePressure
 )
 
 var kindNames = [...]string{
@@ -43,6 +47,8 @@ var kindNames = [...]string{
 	KindBreakerStateChanged: "breaker-state-changed",
 	KindTaskQuarantined:     "task-quarantined",
 	KindWorkerStateChanged:  "worker-state-changed",
+	KindPoolScaled:          "pool-scaled",
+	KindResourcePressure:    "resource-pressure",
 }
 
 // String returns the kind's name in kebab case ("worker-failed"), or
@@ -165,6 +171,46 @@ func (e WorkerStateChanged) String() string {
 	return fmt.Sprintf("%s pool=%s worker=%s from=%s to=%s", e.Kind(), e.Pool, e.Worker, e.From, e.To)
 }
 
+// PoolScaled reports that a dynamic pool changed its number of workers.
+type PoolScaled struct {
+	Pool     string
+	From, To int
+	Reason   string // "queue", "idle", "pressure"
+	At       time.Time
+}
+
+// Kind returns KindPoolScaled.
+func (PoolScaled) Kind() EventKind { return KindPoolScaled }
+
+// Time returns when the event happened.
+func (e PoolScaled) Time() time.Time { return e.At }
+
+// String describes the event.
+func (e PoolScaled) String() string {
+	return fmt.Sprintf("%s pool=%s from=%d to=%d reason=%s", e.Kind(), e.Pool, e.From, e.To, e.Reason)
+}
+
+// ResourcePressure reports that a node's resource level changed: "normal",
+// "soft" (memory over its soft limit, or CPU over its limit) or "hard"
+// (memory over its hard limit).
+type ResourcePressure struct {
+	From, To   string
+	Memory     uint64  // bytes, as sampled
+	CPUPercent float64 // of one core, as sampled
+	At         time.Time
+}
+
+// Kind returns KindResourcePressure.
+func (ResourcePressure) Kind() EventKind { return KindResourcePressure }
+
+// Time returns when the event happened.
+func (e ResourcePressure) Time() time.Time { return e.At }
+
+// String describes the event.
+func (e ResourcePressure) String() string {
+	return fmt.Sprintf("%s from=%s to=%s memory=%d cpu=%.1f%%", e.Kind(), e.From, e.To, e.Memory, e.CPUPercent)
+}
+
 // TaskQuarantined reports that a task, known by its ID, crashed workers
 // Crashes times and will not run again.
 type TaskQuarantined struct {
@@ -278,6 +324,8 @@ func (e BreakerStateChanged) String() string {
 
 var (
 	_ Event = TaskQuarantined{}
+	_ Event = PoolScaled{}
+	_ Event = ResourcePressure{}
 	_ Event = WorkerStateChanged{}
 	_ Event = WorkerStarted{}
 	_ Event = WorkerFailed{}
