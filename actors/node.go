@@ -624,6 +624,25 @@ func (n *Node) CrashWorker(pool string, index int) error {
 	return nil
 }
 
+// SetWorkerWeight changes the weight of worker index of the named pool, for
+// the "weighted" strategy (other strategies keep the weight and ignore it).
+// It is safe to call at any time.
+func (n *Node) SetWorkerWeight(pool string, index, weight int) error {
+	p, ok := n.byName[pool]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNoPool, pool)
+	}
+	if index < 0 || index >= len(p.workers) {
+		return fmt.Errorf("%w: worker index is %d; allowed: 0 to %d", ErrInvalidConfig, index, len(p.workers)-1)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.strategy.SetWeight(index, weight); err != nil {
+		return fmt.Errorf("%w: pool %q worker %d: %w", ErrInvalidConfig, pool, index, err)
+	}
+	return nil
+}
+
 // Draining reports whether Shutdown has begun: the node refuses new tasks.
 func (n *Node) Draining() bool { return n.closing.Load() }
 

@@ -49,6 +49,13 @@ type PoolConfig struct {
 	// handler panic restarts the worker at once and does not count: the
 	// runner recovered it and only that task failed.
 	Restarts supervision.Intensity
+	// Scope says which workers a crash restarts: supervision.OneForOne (the
+	// default: the crashed worker), AllForOne (every worker of the pool) or
+	// RestForOne (the crashed worker and those started after it).
+	Scope supervision.Scope
+	// Decider maps a crash to a directive (restart, stop, resume,
+	// escalate); nil restarts. A handler panic reaches it as a *PanicError.
+	Decider supervision.Decider
 	// Backoff delays each restart of a crashed worker (not those after a
 	// handler panic); the attempt count
 	// resets once a worker has stayed up for StablePeriod. Zero means
@@ -309,14 +316,19 @@ func newPool(n *Node, cfg PoolConfig) (*pool, error) {
 		return nil, configError(fmt.Sprintf("pool %q: Strategy", cfg.Name), "is %q; allowed: %v", cfg.Strategy, router.Names())
 	}
 	p := &pool{node: n, cfg: cfg, strategy: s, idle: make(chan struct{}), noRunner: make(chan struct{}), quit: make(chan struct{})}
-	p.supervisor, err = supervision.NewStrategy(
+	sopts := []supervision.StrategyOption{}
+	if cfg.Decider != nil {
+		sopts = append(sopts, supervision.WithDecider(cfg.Decider))
+	}
+	p.supervisor, err = supervision.NewStrategy(append(sopts,
 		supervision.WithPool(cfg.Name),
 		supervision.WithBackoff(cfg.Backoff),
 		supervision.WithIntensity(cfg.Restarts),
 		supervision.WithStablePeriod(cfg.StablePeriod),
 		supervision.WithEventHook(n.event),
 		supervision.WithContained(isContained),
-	)
+		supervision.WithScope(cfg.Scope),
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, cfg.Name, err)
 	}
