@@ -470,9 +470,6 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 	if t.ID != "" {
 		f.extra().id = t.ID
 	}
-	if t.Priority != 0 {
-		f.extra().priority = t.Priority
-	}
 	if t.Retry.MaxAttempts > 1 {
 		f.extra().retry = t.Retry
 	}

@@ -229,7 +229,6 @@ type futureExtra struct {
 	onDone     func(Result)
 	id         string
 	routeKey   string
-	priority   Priority
 	retry      RetryPolicy
 }
 

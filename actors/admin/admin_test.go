@@ -340,6 +340,28 @@ func TestProbes(t *testing.T) {
 	}
 }
 
+// The default readiness test reads Node.Draining: probing leaves the
+// node's counters alone, and follows Shutdown.
+func TestReadyFollowsDraining(t *testing.T) {
+	n, err := actors.NewNode(actors.WithName("ready"), actors.WithPool(actors.PoolConfig{Name: "one", Workers: 1}))
+	require.NoError(t, err)
+	h := admin.NewHandler(n)
+	probe := func() int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		return rec.Code
+	}
+	for range 3 {
+		require.Equal(t, http.StatusOK, probe())
+	}
+	p := n.Stats().Pools[0]
+	assert.Zero(t, p.Submitted+p.Rejected, "probes submit nothing")
+
+	shutdown(t, n)
+	assert.True(t, n.Draining())
+	assert.Equal(t, http.StatusServiceUnavailable, probe())
+}
+
 // /readyz turns 503 as soon as Shutdown begins, while tasks still drain,
 // and stays so once the node has stopped; /healthz stays 200.
 func TestReadyzWhileDraining(t *testing.T) {
@@ -374,7 +396,7 @@ func TestReadyzWhileDraining(t *testing.T) {
 	queued, err := n.TrySubmit(actors.Task{Type: "ok"}) // fills the queue
 	require.NoError(t, err)
 	// A Submit waiting for room returns ErrShuttingDown once Shutdown has
-	// begun: the point from which the node is not ready.
+	// begun (Node.Draining): the point from which the node is not ready.
 	waiting := make(chan error, 1)
 	go func() {
 		_, err := n.Submit(context.Background(), actors.Task{Type: "ok"})
@@ -388,6 +410,7 @@ func TestReadyzWhileDraining(t *testing.T) {
 		shut <- err
 	}()
 	require.ErrorIs(t, <-waiting, actors.ErrShuttingDown)
+	require.True(t, n.Draining())
 
 	assert.Equal(t, http.StatusServiceUnavailable, code("/readyz"), "draining")
 	assert.Equal(t, http.StatusOK, code("/healthz"))

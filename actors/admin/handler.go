@@ -35,7 +35,7 @@ type options struct {
 
 // WithReady replaces the readiness test of /readyz, /status and
 // drover_node_ready. The default is ready from NewNode's return until
-// Shutdown begins. ready must be safe for concurrent use and quick.
+// Shutdown begins (Node.Draining), and not ready from then on. ready must be safe for concurrent use and quick.
 func WithReady(ready func() bool) Option {
 	return func(o *options) { o.ready = ready }
 }
@@ -86,7 +86,7 @@ func NewHandler(n *actors.Node, opts ...Option) http.Handler {
 	o := newOptions(opts)
 	ready := o.ready
 	if ready == nil {
-		ready = func() bool { return nodeReady(n) }
+		ready = func() bool { return !n.Draining() }
 	}
 
 	reg := prometheus.NewRegistry()
@@ -134,22 +134,4 @@ func plain(w http.ResponseWriter, code int, body string) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	_, _ = io.WriteString(w, body+"\n")
-}
-
-// probePool names no pool a node can have (pool names are never empty
-// and a configuration allows no control characters in them).
-const probePool = "\x00admin-readiness-probe"
-
-// nodeReady reports whether n takes tasks: it has not begun to shut down.
-// Node has no accessor for that; a submit to a pool that cannot exist is
-// refused with ErrShuttingDown once Shutdown has begun and with ErrNoPool
-// before, and is never accepted nor counted.
-func nodeReady(n *actors.Node) bool {
-	select {
-	case <-n.Done():
-		return false
-	default:
-	}
-	_, err := n.TrySubmit(actors.Task{Pool: probePool, Type: probePool})
-	return !errors.Is(err, actors.ErrShuttingDown)
 }

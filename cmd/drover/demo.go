@@ -73,13 +73,15 @@ func newDemoCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run a seeded workload with injected faults on an in-process node",
-		Long: `Demo starts one in-process node with three pools and runs a mixed workload on it:
+		Long: `Demo starts one in-process node with four pools and runs a mixed workload on it:
 
   cpu    cpu workers, round-robin router     "hash" tasks: iterated SHA-256
   io     io workers, least-busy router       "fetch" tasks: a 0.5-5 ms wait
   mixed  mixed workers, p2c router           "resize" tasks: hashing, then a wait
+  burst  dynamic pool of 1 to 8 io workers   "fetch" tasks; it grows with its
+         (least-busy), scaled with its load  queue and shrinks when idle
 
-Tasks go to the three pools in equal shares with random priorities. A share
+Tasks go to the pools in equal shares with random priorities. A share
 --fault-rate of them panic in their handler, and a tenth as many more hang
 until their --task-timeout: workers restart, and every accepted task still
 gets exactly one result. At most --concurrency tasks are in flight; Submit
@@ -188,6 +190,8 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*dem
 		{Name: poolCPU, Kind: actors.KindCPU, Strategy: "round-robin"},
 		{Name: poolIO, Kind: actors.KindIO, Strategy: "least-busy"},
 		{Name: poolMixed, Kind: actors.KindMixed, Strategy: "p2c"},
+		{Name: poolBurst, Kind: actors.KindIO, Strategy: "least-busy", Concurrency: 8, MinWorkers: 1, MaxWorkers: 8,
+			Scale: actors.ScalePolicy{Interval: 50 * time.Millisecond, Cooldown: 250 * time.Millisecond}},
 	} {
 		opts = append(opts, actors.WithPool(pc))
 	}

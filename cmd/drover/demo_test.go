@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -97,7 +96,7 @@ func TestRunDemoJSON(t *testing.T) {
 		}
 		names = append(names, pool["name"].(string))
 	}
-	assert.Equal(t, []string{"cpu", "io", "mixed"}, names)
+	assert.Equal(t, []string{"cpu", "io", "mixed", "burst"}, names)
 	assert.Equal(t, []any{"round-robin", "least-busy", "p2c"},
 		[]any{pools[0].(map[string]any)["strategy"], pools[1].(map[string]any)["strategy"], pools[2].(map[string]any)["strategy"]})
 
@@ -135,7 +134,10 @@ func TestRunDemoNeverLoses(t *testing.T) {
 			name: "every task panics",
 			opts: func(o *demoOptions) { o.Tasks, o.FaultRate = 300, 1 },
 			check: func(t *testing.T, r *demoReport) {
-				assert.Equal(t, r.Submitted, r.FailedBy.Panic)
+				// Restarting workers hold the queue up, so some tasks may
+				// reach their timeout before a worker takes them.
+				assert.Equal(t, r.Submitted, r.FailedBy.Panic+r.FailedBy.Timeout)
+				assert.Positive(t, r.FailedBy.Panic)
 				// Panics on one worker at once make one restart.
 				assert.Positive(t, r.Restarts)
 				assert.LessOrEqual(t, r.Restarts, r.Submitted)
@@ -287,23 +289,9 @@ func TestExitCode(t *testing.T) {
 
 // TestBinaryEndToEnd builds the command and runs a small demo as a user would.
 func TestBinaryEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command on PATH")
-	}
+	bin := droverBinary(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Second)
 	defer cancel()
-	bin := filepath.Join(t.TempDir(), "drover")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race") // reuses the packages this test build compiled
-	}
-	build := exec.CommandContext(ctx, goBin, append(args, ".")...)
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
 
 	t.Run("demo --json", func(t *testing.T) {
 		cmd := exec.CommandContext(ctx, bin, "demo", "--tasks", "500", "--json")
@@ -351,7 +339,7 @@ func TestWorkloadIsSeeded(t *testing.T) {
 		assert.Equal(t, fault(s.task.Payload[0]), s.fault)
 		assert.NotZero(t, s.task.Priority)
 	}
-	assert.Len(t, pools, 3, "all three pools get tasks")
+	assert.Len(t, pools, 4, "all four pools get tasks")
 	assert.Positive(t, faults[faultPanic])
 	assert.Positive(t, faults[faultNone])
 }

@@ -89,6 +89,9 @@ command fails, 2 on bad usage (the message names the flag and its allowed range)
 	})
 
 	root.AddCommand(newDemoCmd(g))
+	root.AddCommand(newRunCmd(g))
+	root.AddCommand(newStatusCmd())
+	root.AddCommand(newBenchCmd(g))
 	return root
 }
 

@@ -16,6 +16,7 @@ const (
 	poolCPU   = "cpu"
 	poolIO    = "io"
 	poolMixed = "mixed"
+	poolBurst = "burst" // a dynamic pool: 1 to 8 io workers, scaled with its load
 
 	taskHash   = "hash"   // CPU: iterated SHA-256 over the payload
 	taskFetch  = "fetch"  // I/O: a wait standing for a network call
@@ -72,12 +73,15 @@ func (w *workload) next() taskSpec {
 	var s taskSpec
 	r := w.rng
 	var param uint32
-	switch r.IntN(3) {
+	switch r.IntN(4) {
 	case 0:
 		s.task.Pool, s.task.Type = poolCPU, taskHash
 		param = 50 + r.Uint32N(100) // SHA-256 rounds
 	case 1:
 		s.task.Pool, s.task.Type = poolIO, taskFetch
+		param = 500 + r.Uint32N(4500) // wait, µs
+	case 2:
+		s.task.Pool, s.task.Type = poolBurst, taskFetch
 		param = 500 + r.Uint32N(4500) // wait, µs
 	default:
 		s.task.Pool, s.task.Type = poolMixed, taskResize

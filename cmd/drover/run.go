@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+
+	"github.com/drover-go/drover/actors"
+	"github.com/drover-go/drover/actors/admin"
+	"github.com/drover-go/drover/actors/config"
+)
+
+// exitInterrupted is the exit status of `drover run` stopped by a second
+// signal before its drain finished (128 + SIGINT, as a shell reports it).
+const exitInterrupted = 130
+
+// adminStopTimeout bounds how long the admin endpoint's requests in progress
+// may take to finish once the node has stopped.
+const adminStopTimeout = 5 * time.Second
+
+// runOptions are the settings of `drover run`, as the flags give them.
+type runOptions struct {
+	ConfigFile string // --config: the configuration file; required
+	Admin      string // --admin: replaces the file's admin.address; "" keeps it
+	LogLevel   string // --log-level, when given: replaces the file's log.level; "" keeps it
+
+	// started, if not nil, is called once the node runs and its admin
+	// endpoint listens, with the address it got.
+	started func(n *actors.Node, adminAddr net.Addr)
+}
+
+func newRunCmd(g *globalOptions) *cobra.Command {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "run --config FILE [--admin ADDR]",
+		Short: "Run a long-lived node from a configuration file",
+		Long: `Run starts a node as its configuration file describes it (its name, pools,
+log level and format, drain timeout and admin address; see the sample in
+examples/node/drover.hcl) and runs it until SIGINT or SIGTERM.
+
+The admin endpoint serves, on the configured address (127.0.0.1:9090 unless
+the file or --admin names another; on loopback only by default):
+
+  /metrics   Prometheus text format: drover_* series per pool, go_*, process_*
+  /status    the node's pools, workers and queues as JSON ('drover status')
+  /healthz   200 while the process serves HTTP
+  /readyz    200 while the node takes tasks, 503 once it drains
+
+The log line "admin listening" gives the address it bound (with --admin
+127.0.0.1:0, a free port). Logs go to stderr in the file's log format, at its
+log level, or at --log-level when that flag is given.
+
+A node run from a file serves these built-in task types:
+
+` + builtinTaskTypes + `
+
+On SIGINT or SIGTERM the node stops taking tasks (/readyz turns 503), lets
+queued and running tasks finish for the file's drain_timeout, fails what
+remains with "shutting down", logs a report ("node stopped" with drained,
+failed and abandoned counts), stops the admin endpoint and exits 0. A second
+SIGINT or SIGTERM during the drain stops at once with exit status 130.
+
+Exit status: 0 after a drain; 1 when the node or its admin endpoint cannot
+start (the address is taken, say) or the endpoint fails; 2 for a bad flag or
+a configuration file that cannot be read or is not valid (every problem is
+printed, one per line, as file:line:column: field is value; allowed: ...);
+130 after a second signal.`,
+		Example: `  drover run --config examples/node/drover.hcl
+  drover run --config examples/node/drover.hcl --admin 127.0.0.1:0 --log-level debug`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("log-level") {
+				o.LogLevel = g.logLevel
+			}
+			sigs := make(chan os.Signal, 2)
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(sigs)
+			return runNode(cmd.Context(), o, cmd.ErrOrStderr(), sigs)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.ConfigFile, "config", "", "the node's configuration file (HCL), such as examples/node/drover.hcl; required")
+	f.StringVar(&o.Admin, "admin", "", `admin endpoint host:port, replacing the file's admin.address ("127.0.0.1:0" picks a free port)`)
+	return cmd
+}
+
+// loadRunConfig reads o.ConfigFile and applies the flags that override it.
+// Every error is a usage error (exit status 2).
+func loadRunConfig(o runOptions) (*config.Config, error) {
+	if o.ConfigFile == "" {
+		return nil, usageErrorf("--config is missing; allowed: the path of a node's configuration file, such as examples/node/drover.hcl")
+	}
+	cfg, err := config.Load(o.ConfigFile)
+	switch {
+	case errors.Is(err, config.ErrRead):
+		return nil, usageErrorf("--config %s: %w", o.ConfigFile, err)
+	case err != nil:
+		return nil, configError(o.ConfigFile, err)
+	}
+	if o.Admin != "" {
+		cfg.Admin.Address = o.Admin
+		if err := cfg.Validate(); err != nil {
+			var ce *config.Error
+			if errors.As(err, &ce) && ce.Field == "admin.address" {
+				return nil, usageErrorf("--admin is %s; allowed: %s", ce.Value, ce.Allowed)
+			}
+			return nil, configError(o.ConfigFile, err)
+		}
+	}
+	if o.LogLevel != "" {
+		l := hclog.LevelFromString(o.LogLevel)
+		if l == hclog.NoLevel {
+			return nil, usageErrorf("--log-level is %q; allowed: %s", o.LogLevel, logLevels)
+		}
+		cfg.Log.Level = l
+	}
+	return cfg, nil
+}
+
+// configError is a usage error listing the problems in a configuration, one
+// per line as config.Load gives them, below a line naming the file.
+func configError(file string, err error) error {
+	n := 1
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		n = len(j.Unwrap())
+	}
+	s := "s"
+	if n == 1 {
+		s = ""
+	}
+	return usageErrorf("%s is not a valid configuration (%d problem%s):\n%w", file, n, s, err)
+}
+
+// runNode runs the node that o describes until ctx ends or a signal comes
+// on sigs, then drains it and stops its admin endpoint. A second signal on
+// sigs during the drain makes it return at once with exit status 130,
+// leaving the node's shutdown to finish (or not) on its own. Logs go to
+// stderr.
+func runNode(ctx context.Context, o runOptions, stderr io.Writer, sigs <-chan os.Signal) error {
+	cfg, err := loadRunConfig(o)
+	if err != nil {
+		return err
+	}
+	cfg = cfg.WithDefaults()
+	logger := cfg.NewLogger(stderr)
+
+	opts, err := cfg.NodeOptions(logger)
+	if err != nil {
+		return configError(cfg.File, err)
+	}
+	handlers := builtinHandlers()
+	types := make([]string, 0, len(handlers))
+	for name, h := range handlers {
+		opts = append(opts, actors.WithHandler(name, h))
+		types = append(types, name)
+	}
+	slices.Sort(types)
+	n, err := actors.NewNode(opts...)
+	if err != nil {
+		if errors.Is(err, actors.ErrInvalidConfig) {
+			return usageErrorf("%s: %w", cfg.File, err)
+		}
+		return failuref("start node: %w", err)
+	}
+	began := time.Now()
+	pools := make([]string, 0, len(n.Stats().Pools))
+	for _, p := range n.Stats().Pools {
+		pools = append(pools, fmt.Sprintf("%s (%s, %d workers, %s)", p.Name, p.Kind, p.Workers, p.Strategy))
+	}
+	logger.Info("node started", "config", cfg.File, "pools", strings.Join(pools, "; "),
+		"task_types", strings.Join(types, ", "), "drain_timeout", cfg.DrainTimeout)
+
+	h := admin.NewHandler(n,
+		admin.WithReady(func() bool { return !n.Draining() }),
+		admin.WithRuntimeMetrics(),
+		admin.WithLogger(logger))
+	srv, err := admin.Start(cfg.Admin.Address, h, admin.WithLogger(logger))
+	if err != nil {
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
+		defer cancel()
+		_, _ = n.Shutdown(stopCtx)
+		return failuref("%w (set admin.address in %s, or --admin)", err, cfg.File)
+	}
+	addr := srv.Addr()
+	logger.Info("admin listening", "addr", addr.String())
+	if !isLoopback(addr) {
+		logger.Warn("the admin endpoint is reachable from other machines and has no authentication", "addr", addr.String())
+	}
+	if o.started != nil {
+		o.started(n, addr)
+	}
+
+	signals := 0
+	reason := "context ended"
+	select {
+	case s := <-sigs:
+		signals++
+		reason = s.String()
+	case <-ctx.Done():
+		// The signal that ended ctx may be on its way to sigs too: count
+		// it here if it has arrived, in the drain below otherwise.
+		select {
+		case s := <-sigs:
+			signals++
+			reason = s.String()
+		default:
+		}
+	case <-srv.Done():
+		logger.Error("admin endpoint stopped serving", "error", srv.Err())
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
+		defer cancel()
+		_, _ = n.Shutdown(stopCtx)
+		return failuref("%w", srv.Err())
+	}
+
+	logger.Info("draining", "reason", reason, "drain_timeout", cfg.DrainTimeout, "uptime", time.Since(began).Round(time.Millisecond))
+	drainStart := time.Now()
+	drainCtx, cancelDrain := context.WithTimeout(context.Background(), cfg.DrainTimeout)
+	defer cancelDrain()
+	type outcome struct {
+		rep actors.ShutdownReport
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		rep, err := n.Shutdown(drainCtx)
+		done <- outcome{rep, err}
+	}()
+	var out outcome
+drain:
+	for {
+		select {
+		case out = <-done:
+			break drain
+		case s := <-sigs:
+			if signals++; signals < 2 {
+				continue
+			}
+			logger.Error("second signal: stopping without finishing the drain", "signal", s.String(),
+				"draining_for", time.Since(drainStart).Round(time.Millisecond))
+			cancelDrain()
+			closeNow, cancel := context.WithCancel(context.Background())
+			cancel()
+			_ = srv.Shutdown(closeNow)
+			return &exitError{code: exitInterrupted, err: fmt.Errorf("stopped by a second signal (%s) before the drain finished", s)}
+		}
+	}
+
+	if out.err != nil {
+		logger.Warn("the drain did not finish within drain_timeout: the tasks left failed with shutting down",
+			"drain_timeout", cfg.DrainTimeout, "error", out.err)
+	}
+	logger.Info("node stopped", "drained", out.rep.Drained, "failed", out.rep.Failed,
+		"abandoned", out.rep.Abandoned, "took", time.Since(drainStart).Round(time.Millisecond))
+	stopCtx, cancel := context.WithTimeout(context.Background(), adminStopTimeout)
+	defer cancel()
+	if err := srv.Shutdown(stopCtx); err != nil {
+		logger.Warn("admin endpoint cut requests off", "error", err)
+	}
+	return nil
+}
+
+// isLoopback reports whether addr is on a loopback interface only.
+func isLoopback(addr net.Addr) bool {
+	if a, ok := addr.(*net.TCPAddr); ok {
+		return a.IP.IsLoopback()
+	}
+	return false
+}
