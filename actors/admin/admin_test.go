@@ -209,6 +209,17 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 2.0, workers)
+	// Latency histograms: every accepted cpu task waited in the queue once;
+	// each attempt ran once (the timed-out one too).
+	assert.Equal(t, dto.MetricType_HISTOGRAM, fams["drover_task_queue_wait_seconds"].GetType())
+	for _, m := range fams["drover_task_queue_wait_seconds"].GetMetric() {
+		if hasLabels(m, cpu) {
+			assert.Equal(t, uint64(6), m.GetHistogram().GetSampleCount())
+		}
+	}
+	assert.Contains(t, fams, "drover_task_run_seconds")
+	assert.Equal(t, 0.0, value(t, fams, "drover_events_dropped_total", nil))
+	assert.Equal(t, 0.0, value(t, fams, "drover_node_resource_pressure", nil))
 	assert.Equal(t, dto.MetricType_COUNTER, fams["drover_tasks_failed_total"].GetType())
 	assert.Equal(t, dto.MetricType_GAUGE, fams["drover_queue_depth"].GetType())
 	assert.Contains(t, fams, "promhttp_metric_handler_requests_total", "the handler instruments itself on its own registry")

@@ -60,7 +60,10 @@ type poolHistogram struct {
 // such as
 //
 //	{"drover_task_queue_wait_seconds", "Time tasks spent queued.", func(p *actors.PoolStats) hist.Snapshot { return p.QueueWait }},
-var poolHistograms = []poolHistogram{}
+var poolHistograms = []poolHistogram{
+	{"drover_task_queue_wait_seconds", "Time tasks waited in their pool's queue, from acceptance to first start.", func(p *actors.PoolStats) hist.Snapshot { return p.QueueWait }},
+	{"drover_task_run_seconds", "Time handlers ran, per attempt.", func(p *actors.PoolStats) hist.Snapshot { return p.Run }},
+}
 
 // exportBounds are the `le` bounds of exported histograms: every power of
 // two from 1.024µs to 137s, which are bounds of hist's buckets, so that the
@@ -88,6 +91,10 @@ type collector struct {
 	nodeReady  *prometheus.Desc
 	plain      []*prometheus.Desc // parallel to poolMetrics
 	histograms []*prometheus.Desc // parallel to poolHistograms
+	dropped    *prometheus.Desc
+	memory     *prometheus.Desc
+	cpu        *prometheus.Desc
+	pressure   *prometheus.Desc
 	failed     *prometheus.Desc
 	queueDepth *prometheus.Desc
 	workers    *prometheus.Desc
@@ -103,6 +110,10 @@ func newCollector(n *actors.Node, ready func() bool) *collector {
 		node:       n,
 		ready:      ready,
 		nodeReady:  prometheus.NewDesc("drover_node_ready", "1 while the node takes tasks, 0 once it drains.", nil, nil),
+		dropped:    prometheus.NewDesc("drover_events_dropped_total", "Events lost because the event hook fell behind.", nil, nil),
+		memory:     prometheus.NewDesc("drover_node_memory_bytes", "Memory in use at the last resource sample (0 without resource limits).", nil, nil),
+		cpu:        prometheus.NewDesc("drover_node_cpu_percent", "CPU use over the resource window, percent of the machine (0 without resource limits).", nil, nil),
+		pressure:   prometheus.NewDesc("drover_node_resource_pressure", "Resource pressure: 0 normal, 1 soft, 2 hard.", nil, nil),
 		failed:     prometheus.NewDesc("drover_tasks_failed_total", "Tasks that ended in an error, by reason.", []string{"pool", "reason"}, nil),
 		queueDepth: prometheus.NewDesc("drover_queue_depth", "Queued tasks by priority.", []string{"pool", "priority"}, nil),
 		workers:    prometheus.NewDesc("drover_workers", "Workers by state.", []string{"pool", "state"}, nil),
@@ -124,6 +135,10 @@ func newCollector(n *actors.Node, ready func() bool) *collector {
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.nodeReady
+	ch <- c.dropped
+	ch <- c.memory
+	ch <- c.cpu
+	ch <- c.pressure
 	for _, d := range c.plain {
 		ch <- d
 	}
@@ -141,6 +156,10 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.nodeReady, prometheus.GaugeValue, boolValue(c.ready()))
 	st := c.node.Stats()
+	ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(st.DroppedEvents))
+	ch <- prometheus.MustNewConstMetric(c.memory, prometheus.GaugeValue, float64(st.Memory))
+	ch <- prometheus.MustNewConstMetric(c.cpu, prometheus.GaugeValue, st.CPUPercent)
+	ch <- prometheus.MustNewConstMetric(c.pressure, prometheus.GaugeValue, float64(map[string]int{"soft": 1, "hard": 2}[st.Pressure]))
 	for i := range st.Pools {
 		p := &st.Pools[i]
 		for j, m := range poolMetrics {
