@@ -215,6 +215,11 @@ func runNode(ctx context.Context, o runOptions, stderr io.Writer, sigs <-chan os
 			signals++
 			reason = s.String()
 		default:
+			// signal.NotifyContext names the signal in the cause:
+			// "terminated signal received".
+			if c := context.Cause(ctx); c != nil && strings.HasSuffix(c.Error(), " signal received") {
+				reason = strings.TrimSuffix(c.Error(), " signal received")
+			}
 		}
 	case <-srv.Done():
 		logger.Error("admin endpoint stopped serving", "error", srv.Err())
