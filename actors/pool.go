@@ -76,7 +76,8 @@ type PoolConfig struct {
 	// StuckGrace is how long a handler may run past its task's deadline
 	// before its worker counts as stuck: the worker leaves routing and is
 	// replaced, and the handler's goroutine is abandoned (Go cannot stop a
-	// goroutine). Zero means 1s.
+	// goroutine). Zero means 1s, and for a process pool 2*KillGrace+1s, so
+	// that the child is killed first.
 	StuckGrace time.Duration
 	// PoolRestarts is the pool's own budget: when every worker has
 	// exceeded its restart budget the pool has failed, and the root restarts
@@ -188,6 +189,10 @@ func (c PoolConfig) withDefaults() PoolConfig {
 	}
 	if c.StuckGrace == 0 {
 		c.StuckGrace = time.Second
+		if c.Kind == KindProcess && c.Process != nil && c.Process.KillGrace > 0 {
+			// Let the backend's own cancel, SIGTERM, SIGKILL sequence run first.
+			c.StuckGrace = 2*c.Process.KillGrace + time.Second
+		}
 	}
 	return c
 }

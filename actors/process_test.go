@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -444,4 +445,15 @@ func TestProcessConfigValidation(t *testing.T) {
 			assert.Contains(t, err.Error(), c.msg)
 		})
 	}
+}
+
+func TestProcessWorkerReportsCPU(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("thread CPU clocks are read on linux only")
+	}
+	e := newProcEnv(t, actors.PoolConfig{Workers: 1}, actors.ProcessConfig{})
+	r := e.run(t, "spin", "30ms")
+	require.NoError(t, r.Err)
+	assert.Greater(t, r.CPU, 10*time.Millisecond, "the child's handler spun for 30 ms of CPU")
+	assert.Less(t, r.CPU, 10*time.Second)
 }

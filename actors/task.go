@@ -161,6 +161,9 @@ type Result struct {
 	Queued time.Duration
 	// Run is the time the handler ran.
 	Run time.Duration
+	// CPU is the CPU time the handler used, where the worker measures it
+	// (process workers on Linux); zero otherwise.
+	CPU time.Duration
 }
 
 // job states. A result is claimed by one CompareAndSwap to jobClaimed,
@@ -215,6 +218,7 @@ type Future struct {
 	ranOn    *worker
 	queuedNs int64
 	runNs    int64
+	cpuNs    int64
 }
 
 // futureExtra holds what only some tasks need, so that a plain task stays
@@ -313,7 +317,7 @@ func (f *Future) Result() (Result, bool) {
 }
 
 func (f *Future) result() Result {
-	r := Result{Output: f.out, Value: f.value, Err: f.err, Queued: time.Duration(f.queuedNs), Run: time.Duration(f.runNs)}
+	r := Result{Output: f.out, Value: f.value, Err: f.err, Queued: time.Duration(f.queuedNs), Run: time.Duration(f.runNs), CPU: time.Duration(f.cpuNs)}
 	if f.ranOn != nil {
 		r.Worker = f.ranOn.name
 	}
@@ -335,7 +339,7 @@ func (f *Future) finish(res Result, w *worker) bool {
 	}
 	p := f.pool
 	f.out, f.value, f.err, f.ranOn = res.Output, res.Value, res.Err, w
-	f.runNs = int64(res.Run)
+	f.runNs, f.cpuNs = int64(res.Run), int64(res.CPU)
 	if st := f.startedNs.Load(); st > 0 {
 		f.queuedNs = st - f.accepted
 	} else {

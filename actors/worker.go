@@ -80,6 +80,12 @@ type backend interface {
 	close()
 }
 
+// cpuCaller is implemented by backends that measure the CPU time of each
+// task (a child process reports its handler thread's CPU clock).
+type cpuCaller interface {
+	callCPU(ctx context.Context, f *Future) (out []byte, err, crash error, cpu time.Duration)
+}
+
 // incarnation is one life of a worker actor: its runners stop when stop
 // closes, and their handlers' contexts end when ctx does.
 type incarnation struct {
@@ -136,13 +142,14 @@ func (a *workerActor) start(c actor.Context) {
 		a.inc.be = be
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.halted {
+		p.mu.Unlock()
 		if a.inc.be != nil {
-			a.inc.be.close()
+			a.inc.be.close() // may wait for the child: not under the lock
 		}
 		return // a restart racing the node's stop
 	}
+	defer p.mu.Unlock()
 	w.started++
 	w.pid = c.Self()
 	w.be = a.inc.be
@@ -249,7 +256,11 @@ func (inc *incarnation) exec(f *Future) (next *Future, panicked bool) {
 		switch {
 		case inc.be != nil:
 			var crash error
-			res.Output, res.Err, crash = inc.be.call(ctx, f)
+			if cc, ok := inc.be.(cpuCaller); ok {
+				res.Output, res.Err, crash, res.CPU = cc.callCPU(ctx, f)
+			} else {
+				res.Output, res.Err, crash = inc.be.call(ctx, f)
+			}
 			if crash != nil {
 				panicked, res.Err = true, crash
 			}
