@@ -196,6 +196,9 @@ func (c *Config) NodeOptions(logger hclog.Logger) ([]actors.Option, error) {
 	if logger != nil {
 		opts = append(opts, actors.WithLogger(logger))
 	}
+	if l := d.Limits; l != (Limits{}) {
+		opts = append(opts, actors.WithResourceLimits(actors.ResourceLimits{MemorySoft: l.MemorySoft, MemoryHard: l.MemoryHard, CPUPercent: l.CPUPercent}))
+	}
 	for _, p := range d.Pools {
 		if p.Process != nil {
 			pc := *p.Process
@@ -308,6 +311,9 @@ var (
 	restartWindow = durations(time.Millisecond, 24*time.Hour, "10s")
 	backoffDelay  = durations(time.Microsecond, time.Hour, "10ms")
 	startTimeout  = durations(time.Millisecond, time.Hour, "10s")
+	killGrace     = durations(time.Millisecond, time.Hour, "2s")
+	stuckGrace    = durations(time.Millisecond, 24*time.Hour, "1s")
+	aging         = durationRange{0, 24 * time.Hour, `a duration from 0s (strict priority) to 24h, such as "500ms"`}
 	memorySize    = sizeRange{1 << 20, 1 << 50, `a size from 1MiB to 1PiB, such as "512MiB" or "2GB"`}
 	cpuPercent    = floatRange{1, 100, "1 to 100 (percent of all the machine's CPUs)"}
 	multiplier    = floatRange{1, 1000, "1 to 1000"}
@@ -317,4 +323,5 @@ var (
 	concurrency   = intRange{1, 1 << 16}
 	queueCapacity = intRange{1, 1 << 26}
 	maxRestarts   = intRange{0, 1_000_000}
+	maxTasks      = intRange{1, 1 << 40}
 )

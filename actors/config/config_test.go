@@ -138,7 +138,15 @@ func TestParseErrors(t *testing.T) {
 		{"negative stable period", "pool \"cpu\" {\n  stable_period = \"-1s\"\n}\n",
 			`t.hcl:2:19: pool "cpu": stable_period is "-1s"; allowed: a duration from 1ms to 24h, such as "1s"`},
 		{"unknown pool field", "pool \"cpu\" {\n  wokers = 1\n}\n",
-			`t.hcl:2:3: pool "cpu": unknown field "wokers"; allowed: kind, workers, concurrency, strategy, queue_capacity, task_timeout, stable_period`},
+			`t.hcl:2:3: pool "cpu": unknown field "wokers"; allowed: kind, workers, min_workers, max_workers, concurrency, strategy, queue_capacity, task_timeout, stable_period, aging, shed, stuck_grace`},
+		{"min above max", "pool \"d\" {\n  min_workers = 5\n  max_workers = 2\n}\n",
+			`t.hcl:3:17: pool "d": max_workers is 2; allowed: at least min_workers (5)`},
+		{"min without max", "pool \"d\" {\n  min_workers = 5\n}\n",
+			`t.hcl:2:17: pool "d": min_workers is 5; allowed: only with max_workers, which makes the pool dynamic`},
+		{"shed not a bool", "pool \"d\" {\n  shed = \"yes\"\n}\n",
+			`t.hcl:2:10: pool "d": shed is "yes"; allowed: true or false`},
+		{"aging negative", "pool \"d\" {\n  aging = \"-1s\"\n}\n",
+			`t.hcl:2:11: pool "d": aging is "-1s"; allowed: a duration from 0s (strict priority) to 24h, such as "500ms"`},
 		{"unknown pool block", "pool \"cpu\" {\n  retries {\n  }\n}\n",
 			`t.hcl:2:3: pool "cpu": unknown block "retries"; allowed: restarts, backoff, process`},
 		{"field written as a block", "pool \"cpu\" {\n  workers {\n  }\n}\n",
@@ -280,8 +288,8 @@ func TestSample(t *testing.T) {
 		names = append(names, p.Name)
 		kinds[p.Name] = p.Kind
 	}
-	assert.Equal(t, []string{"cpu", "io", "mixed"}, names)
-	assert.Equal(t, map[string]actors.Kind{"cpu": actors.KindCPU, "io": actors.KindIO, "mixed": actors.KindMixed}, kinds)
+	assert.Equal(t, []string{"cpu", "io", "mixed", "burst"}, names)
+	assert.Equal(t, map[string]actors.Kind{"cpu": actors.KindCPU, "io": actors.KindIO, "mixed": actors.KindMixed, "burst": actors.KindIO}, kinds)
 
 	opts, err := c.NodeOptions(hclog.NewNullLogger())
 	require.NoError(t, err)
@@ -295,11 +303,15 @@ func TestSample(t *testing.T) {
 	}()
 	st := n.Stats()
 	assert.Equal(t, "example", st.Name)
-	require.Len(t, st.Pools, 3)
+	require.Len(t, st.Pools, 4)
 	for i, p := range st.Pools {
 		assert.Equal(t, c.Pools[i].Name, p.Name)
 		assert.Equal(t, c.Pools[i].Strategy, p.Strategy)
-		assert.Equal(t, c.Pools[i].Workers, p.MaxWorkers)
+		if c.Pools[i].MaxWorkers > 0 {
+			assert.Equal(t, c.Pools[i].MaxWorkers, p.MaxWorkers, "a dynamic pool")
+		} else {
+			assert.Equal(t, c.Pools[i].Workers, p.MaxWorkers)
+		}
 	}
 	for _, pool := range names {
 		f, err := n.SubmitFunc(context.Background(), pool, func(context.Context) (any, error) { return pool, nil })
@@ -446,4 +458,35 @@ func TestErrorWithoutPosition(t *testing.T) {
 	e := &config.Error{Message: "boom"}
 	assert.Equal(t, "boom", e.Error())
 	assert.True(t, errors.Is(e, config.ErrInvalid))
+}
+
+func TestDynamicPoolAndLimitsReachTheNode(t *testing.T) {
+	c, err := config.Parse([]byte(`
+limits {
+  memory_soft = "1GiB"
+}
+pool "burst" {
+  kind        = "io"
+  min_workers = 1
+  max_workers = 4
+  aging       = "250ms"
+  shed        = true
+  stuck_grace = "3s"
+}
+`), "t.hcl")
+	require.NoError(t, err)
+	p := c.Pools[0]
+	assert.Equal(t, 1, p.MinWorkers)
+	assert.Equal(t, 4, p.MaxWorkers)
+	assert.Equal(t, 250*time.Millisecond, p.Aging)
+	assert.True(t, p.Shed)
+	assert.Equal(t, 3*time.Second, p.StuckGrace)
+	opts, err := c.NodeOptions(nil)
+	require.NoError(t, err)
+	n, err := actors.NewNode(opts...)
+	require.NoError(t, err)
+	defer n.Shutdown(context.Background())
+	st := n.Stats()
+	assert.Equal(t, 4, st.Pools[0].MaxWorkers)
+	assert.Equal(t, "normal", st.Pressure)
 }

@@ -56,11 +56,11 @@ var (
 	logFields      = []string{"level", "format"}
 	adminFields    = []string{"address"}
 	limitsFields   = []string{"memory_soft", "memory_hard", "cpu_percent"}
-	poolFields     = []string{"kind", "workers", "concurrency", "strategy", "queue_capacity", "task_timeout", "stable_period"}
+	poolFields     = []string{"kind", "workers", "min_workers", "max_workers", "concurrency", "strategy", "queue_capacity", "task_timeout", "stable_period", "aging", "shed", "stuck_grace"}
 	poolBlocks     = []string{"restarts", "backoff", "process"}
 	restartsFields = []string{"max", "window"}
 	backoffFields  = []string{"initial", "max", "multiplier", "jitter"}
-	processFields  = []string{"command", "args", "env", "dir", "start_timeout"}
+	processFields  = []string{"command", "args", "env", "dir", "start_timeout", "kill_grace", "max_memory", "max_tasks"}
 
 	kindNames = []string{"cpu", "io", "mixed", "process"}
 )
@@ -269,6 +269,14 @@ func (b *body) int(name string, r intRange) (int, *hclsyntax.Attribute) {
 	return int(n), a
 }
 
+func (b *body) bool(name string) (bool, *hclsyntax.Attribute) {
+	v, a := b.value(name, cty.Bool, "true or false")
+	if a == nil {
+		return false, nil
+	}
+	return v.True(), a
+}
+
 func (b *body) float(name string, r floatRange) (float64, *hclsyntax.Attribute) {
 	v, a := b.value(name, cty.Number, r.allowed)
 	if a == nil {
@@ -449,8 +457,30 @@ func (d *decoder) pool(b *body, blk *hclsyntax.Block) actors.PoolConfig {
 	if n, a := b.int("workers", workers); a != nil {
 		pc.Workers = n
 	}
+	minW, minAttr := b.int("min_workers", workers)
+	maxW, maxAttr := b.int("max_workers", workers)
+	if minAttr != nil {
+		pc.MinWorkers = minW
+	}
+	if maxAttr != nil {
+		pc.MaxWorkers = maxW
+		if minAttr != nil && minW > maxW {
+			b.bad(maxAttr, "at least min_workers ("+strconv.Itoa(minW)+")")
+		}
+	} else if minAttr != nil {
+		b.bad(minAttr, "only with max_workers, which makes the pool dynamic")
+	}
 	if n, a := b.int("concurrency", concurrency); a != nil {
 		pc.Concurrency = n
+	}
+	if v, a := b.duration("aging", aging); a != nil {
+		pc.Aging = v
+	}
+	if v, a := b.bool("shed"); a != nil {
+		pc.Shed = v
+	}
+	if v, a := b.duration("stuck_grace", stuckGrace); a != nil {
+		pc.StuckGrace = v
 	}
 	if s, a := b.enum("strategy", router.Names()); a != nil {
 		pc.Strategy = s
@@ -558,6 +588,15 @@ func (d *decoder) process(b *body, blk *hclsyntax.Block) *actors.ProcessConfig {
 	}
 	if v, a := b.duration("start_timeout", startTimeout); a != nil {
 		pc.StartTimeout = v
+	}
+	if v, a := b.duration("kill_grace", killGrace); a != nil {
+		pc.KillGrace = v
+	}
+	if n, a := b.size("max_memory", memorySize); a != nil {
+		pc.MaxMemoryBytes = int64(n)
+	}
+	if n, a := b.int("max_tasks", maxTasks); a != nil {
+		pc.MaxTasks = int64(n)
 	}
 	return pc
 }

@@ -83,6 +83,18 @@ pool "mixed" {
   strategy    = "p2c"
 }
 
+# A dynamic pool: it starts with min_workers and grows to max_workers while
+# tasks wait and its workers are busy, then retires workers idle for a while.
+pool "burst" {
+  kind        = "io"
+  min_workers = 1
+  max_workers = 8
+  concurrency = 8
+  strategy    = "least-busy"
+  aging       = "500ms"  # a waiting task rises one priority level every 500ms
+  shed        = true     # when full, higher priorities displace the newest low ones
+}
+
 # Workers that are OS processes speak Drover's frame protocol on stdin and
 # stdout. A process pool looks like this:
 #
@@ -95,5 +107,8 @@ pool "mixed" {
 #     env           = { LOG_LEVEL = "warn" }         # default: the node's environment
 #     dir           = "/var/lib/resize"              # default: the node's directory
 #     start_timeout = "10s"                          # the handshake. Default "10s".
+#     kill_grace    = "2s"                           # cancel, then SIGTERM, then SIGKILL. Default "2s".
+#     max_memory    = "512MiB"                       # recycle a child above this resident memory
+#     max_tasks     = 10000                          # recycle a child after this many tasks
 #   }
 # }
