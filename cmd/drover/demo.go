@@ -73,18 +73,22 @@ func newDemoCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run a seeded workload with injected faults on an in-process node",
-		Long: `Demo starts one in-process node with four pools and runs a mixed workload on it:
+		Long: `Demo starts one in-process node with five pools and runs a mixed workload on it:
 
   cpu    cpu workers, round-robin router     "hash" tasks: iterated SHA-256
   io     io workers, least-busy router       "fetch" tasks: a 0.5-5 ms wait
   mixed  mixed workers, p2c router           "resize" tasks: hashing, then a wait
   burst  dynamic pool of 1 to 8 io workers   "fetch" tasks; it grows with its
          (least-busy), scaled with its load  queue and shrinks when idle
+  proc   2 process workers, 8 tasks each,    "hash" tasks, run in child
+         round-robin router                  processes: this executable, started
+                                             as 'drover worker'
 
 Tasks go to the pools in equal shares with random priorities. A share
 --fault-rate of them panic in their handler, and a tenth as many more hang
-until their --task-timeout: workers restart, and every accepted task still
-gets exactly one result. At most --concurrency tasks are in flight; Submit
+until their --task-timeout: in-process workers restart, a worker process
+reports the panic and goes on serving, and every accepted task still gets
+exactly one result. At most --concurrency tasks are in flight; Submit
 waits for room in a pool's queue, so no task is dropped. The same --seed gives
 the same workload.
 
@@ -93,8 +97,11 @@ second otherwise), then the report to stdout: totals, latency from submission
 to result, and per pool its workers, their states, results and restarts.
 With --json the report is one JSON object.
 
-The exit status is 1 if an accepted task never got a result (lost is not 0),
-2 if a flag is out of range.`,
+The node's shutdown stops and reaps the worker processes; the demo checks
+that none is left (on Linux, from /proc).
+
+The exit status is 1 if an accepted task never got a result (lost is not 0)
+or a worker process outlived the node, 2 if a flag is out of range.`,
 		Example: `  drover demo
   drover demo --tasks 100000 --concurrency 256 --fault-rate 0.05 --json
   drover demo --tasks 0 --duration 30s`,
@@ -185,6 +192,10 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*dem
 		return nil, err
 	}
 
+	worker, err := demoWorker()
+	if err != nil {
+		return nil, fmt.Errorf("locate the worker command: %w", err)
+	}
 	opts := []actors.Option{actors.WithName("drover-demo"), actors.WithLogger(logger)}
 	for _, pc := range []actors.PoolConfig{
 		{Name: poolCPU, Kind: actors.KindCPU, Strategy: "round-robin"},
@@ -192,6 +203,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*dem
 		{Name: poolMixed, Kind: actors.KindMixed, Strategy: "p2c"},
 		{Name: poolBurst, Kind: actors.KindIO, Strategy: "least-busy", Concurrency: 8, MinWorkers: 1, MaxWorkers: 8,
 			Scale: actors.ScalePolicy{Interval: 50 * time.Millisecond, Cooldown: 250 * time.Millisecond}},
+		{Name: poolProc, Kind: actors.KindProcess, Strategy: "round-robin", Workers: 2, Concurrency: 8, Process: &worker},
 	} {
 		opts = append(opts, actors.WithPool(pc))
 	}
@@ -310,19 +322,30 @@ generate:
 	if shutErr != nil {
 		logger.Warn("shutdown did not drain in time", "drain_timeout", o.DrainTimeout, "error", shutErr)
 	}
+	// Shutdown has reaped the worker processes: none may be left, not even
+	// a zombie.
+	procsLeft, procsCounted := childProcesses(worker.Command)
 
 	rep := buildReport(o, t, before, after)
 	rep.Shutdown = shutdownReport{
-		Drained:    shut.Drained,
-		Failed:     shut.Failed,
-		Abandoned:  shut.Abandoned,
-		DurationMS: millis(shutTook),
+		Drained:             shut.Drained,
+		Failed:              shut.Failed,
+		Abandoned:           shut.Abandoned,
+		DurationMS:          millis(shutTook),
+		WorkerProcessesLeft: -1,
+	}
+	if procsCounted {
+		rep.Shutdown.WorkerProcessesLeft = procsLeft
 	}
 	if shutErr != nil {
 		rep.Shutdown.Error = shutErr.Error()
 	}
-	logger.Info("demo finished", "submitted", rep.Submitted, "completed", rep.Completed,
-		"failed", rep.Failed, "lost", rep.Lost, "restarts", rep.Restarts, "duration", time.Since(t.start).Round(time.Millisecond))
+	fields := []any{"submitted", rep.Submitted, "completed", rep.Completed,
+		"failed", rep.Failed, "lost", rep.Lost, "restarts", rep.Restarts, "duration", time.Since(t.start).Round(time.Millisecond)}
+	if procsCounted {
+		fields = append(fields, "worker_processes_left", procsLeft)
+	}
+	logger.Info("demo finished", fields...)
 
 	if o.JSON {
 		err = rep.writeJSON(stdout)
@@ -335,6 +358,9 @@ generate:
 	if rep.Lost != 0 {
 		return rep, failuref("%d accepted tasks never got a result (submitted %d, results %d)",
 			rep.Lost, rep.Submitted, rep.Completed+rep.Failed)
+	}
+	if procsLeft != 0 {
+		return rep, failuref("%d worker processes (%s) outlived the node's shutdown", procsLeft, worker.Command)
 	}
 	return rep, nil
 }

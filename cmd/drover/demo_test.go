@@ -8,14 +8,38 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/drover-go/drover/actors"
+	"github.com/drover-go/drover/actors/procworker"
+	"github.com/drover-go/drover/protos"
 )
+
+// The demo's process pool starts its children as os.Executable() with the
+// argument "worker"; under go test that is this test binary. Given that
+// argument (which go test never passes first), it serves as the worker,
+// through the real command, before the testing package starts.
+//
+// Built with -race, a process sleeps 1 s as it exits (GORACE's
+// atexit_sleep_ms), and a node's shutdown waits for its worker processes to
+// exit: unless GORACE is set already, the children the tests start (worker
+// processes and end-to-end runs of the binary) skip that sleep.
+func init() {
+	if len(os.Args) == 2 && os.Args[1] == workerArg {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	if _, set := os.LookupEnv("GORACE"); !set {
+		_ = os.Setenv("GORACE", "atexit_sleep_ms=0")
+	}
+}
 
 // smallDemo is the options of a quick demo run.
 func smallDemo() demoOptions {
@@ -96,9 +120,15 @@ func TestRunDemoJSON(t *testing.T) {
 		}
 		names = append(names, pool["name"].(string))
 	}
-	assert.Equal(t, []string{"cpu", "io", "mixed", "burst"}, names)
+	assert.Equal(t, []string{"cpu", "io", "mixed", "burst", "proc"}, names)
 	assert.Equal(t, []any{"round-robin", "least-busy", "p2c"},
 		[]any{pools[0].(map[string]any)["strategy"], pools[1].(map[string]any)["strategy"], pools[2].(map[string]any)["strategy"]})
+	proc := pools[4].(map[string]any)
+	assert.Equal(t, "process", proc["kind"])
+	assert.Equal(t, "round-robin", proc["strategy"])
+	assert.EqualValues(t, 2, proc["workers"])
+	assert.EqualValues(t, 8, proc["concurrency"])
+	checkProcPool(t, rep)
 
 	// Progress went to stderr, as plain lines (not a terminal), and ended
 	// with the final count.
@@ -116,9 +146,25 @@ func TestRunDemoText(t *testing.T) {
 	out := stdout.String()
 	for _, want := range []string{"submitted 300", "lost 0", "latency", "p50", "p99", "restarts", "shutdown",
 		"POOL", "KIND", "STRATEGY", "WORKERS", "BY STATE", "COMPLETED", "FAILED", "RESTARTS",
-		"cpu ", "io ", "mixed ", "round-robin", "least-busy", "p2c"} {
+		"cpu ", "io ", "mixed ", "proc ", "process ", "round-robin", "least-busy", "p2c"} {
 		assert.Contains(t, out, want)
 	}
+}
+
+// checkProcPool asserts that the process pool ran its share of the tasks,
+// that its injected panics failed their tasks without restarting a worker
+// (the child reports them and goes on serving), and that its hung tasks
+// timed out.
+func checkProcPool(t *testing.T, rep *demoReport) {
+	t.Helper()
+	require.Len(t, rep.Pools, 5)
+	p := rep.Pools[4]
+	require.Equal(t, "proc", p.Name)
+	assert.Equal(t, "process", p.Kind)
+	assert.Positive(t, p.Completed, "the worker processes ran tasks")
+	assert.Positive(t, p.Failed, "injected faults reached the worker processes")
+	assert.Zero(t, p.Restarts, "a panic in a worker process restarts nothing")
+	assert.Positive(t, p.TimedOut, "hung tasks time out in the worker processes too")
 }
 
 // TestRunDemoNeverLoses runs the demo in the ways it can end early or
@@ -264,6 +310,7 @@ func TestHelp(t *testing.T) {
 			assert.Equal(t, exitOK, code)
 			assert.Contains(t, stdout, "demo")
 			assert.Contains(t, stdout, "--log-level")
+			assert.NotRegexp(t, `(?m)^\s+worker\s`, stdout, "worker is a hidden command")
 		}
 	})
 }
@@ -303,6 +350,24 @@ func TestBinaryEndToEnd(t *testing.T) {
 		assert.EqualValues(t, 0, rep["lost"])
 		assert.EqualValues(t, 500, rep["submitted"])
 		assert.Contains(t, stderr.String(), "[INFO]  drover: demo started", "logs at info on stderr")
+
+		// The process pool ran its tasks in children started as `drover
+		// worker`, and the node's shutdown reaped them all.
+		pools, ok := rep["pools"].([]any)
+		require.True(t, ok, "pools is an array")
+		var proc map[string]any
+		for _, p := range pools {
+			if m, _ := p.(map[string]any); m["name"] == poolProc {
+				proc = m
+			}
+		}
+		require.NotNil(t, proc, "a pool named proc: %v", pools)
+		assert.Equal(t, "process", proc["kind"])
+		assert.Positive(t, proc["completed"], "the worker processes ran tasks")
+		if runtime.GOOS == "linux" {
+			assert.Contains(t, stderr.String(), "worker_processes_left=0", "the demo counted no child left")
+			assert.Empty(t, processesOf(t, bin), "no process runs the binary once the demo has exited")
+		}
 	})
 
 	t.Run("bad flag", func(t *testing.T) {
@@ -315,6 +380,27 @@ func TestBinaryEndToEnd(t *testing.T) {
 		assert.Equal(t, exitUsage, ee.ExitCode())
 		assert.Contains(t, stderr.String(), "--fault-rate is 2; allowed: 0 to 1")
 	})
+}
+
+// processesOf returns the pids of the processes whose executable is path,
+// read from /proc (Linux only). Within the end-to-end test they can only be
+// worker processes that outlived their demo: the test waits for the demo
+// itself, and no other test runs meanwhile.
+func processesOf(t *testing.T, path string) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == path {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 func TestWorkloadIsSeeded(t *testing.T) {
@@ -339,19 +425,21 @@ func TestWorkloadIsSeeded(t *testing.T) {
 		assert.Equal(t, fault(s.task.Payload[0]), s.fault)
 		assert.NotZero(t, s.task.Priority)
 	}
-	assert.Len(t, pools, 4, "all four pools get tasks")
+	assert.Len(t, pools, 5, "all five pools get tasks")
 	assert.Positive(t, faults[faultPanic])
 	assert.Positive(t, faults[faultNone])
 }
 
+// payload returns a task payload with fault f and work parameter param.
+func payload(f fault, param uint32) []byte {
+	w := newWorkload(1, 0, time.Second)
+	p := w.next().task.Payload
+	p[0] = byte(f)
+	p[1], p[2], p[3], p[4] = byte(param), byte(param>>8), byte(param>>16), byte(param>>24)
+	return p
+}
+
 func TestHandlers(t *testing.T) {
-	payload := func(f fault, param uint32) []byte {
-		w := newWorkload(1, 0, time.Second)
-		p := w.next().task.Payload
-		p[0] = byte(f)
-		p[1], p[2], p[3], p[4] = byte(param), byte(param>>8), byte(param>>16), byte(param>>24)
-		return p
-	}
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
 	handlers := demoHandlers()
@@ -465,4 +553,186 @@ func TestLostIsSubmittedMinusResults(t *testing.T) {
 	rep := buildReport(smallDemo(), tally, actors.NodeStats{}, actors.NodeStats{})
 	assert.Equal(t, uint64(2), rep.Lost)
 	assert.Equal(t, uint64(1), rep.Completed)
+}
+
+// workerConn is the node's side of a worker served over in-memory pipes.
+type workerConn struct {
+	w      *procworker.FrameWriter // node -> worker
+	r      *procworker.FrameReader
+	served chan error
+}
+
+func startWorker(t *testing.T, ctx context.Context) *workerConn {
+	t.Helper()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	c := &workerConn{w: procworker.NewFrameWriter(inW, 0), r: procworker.NewFrameReader(outR, 0), served: make(chan error, 1)}
+	go func() {
+		err := serveWorker(ctx, inR, outW)
+		_ = outW.Close()
+		_ = inR.Close()
+		c.served <- err
+	}()
+	t.Cleanup(func() { _ = inW.Close(); _ = outR.Close() })
+	c.send(t, &protos.Frame{Body: &protos.Frame_Hello{Hello: &protos.Hello{Version: procworker.ProtocolVersion, Worker: "proc/w0"}}})
+	var f protos.Frame
+	require.NoError(t, c.r.ReadFrame(&f))
+	require.NotNil(t, f.GetReady(), "ready, got %s", procworker.FrameKind(&f))
+	assert.Equal(t, []string{taskFetch, taskHash, taskResize}, f.GetReady().GetTypes())
+	return c
+}
+
+func (c *workerConn) send(t *testing.T, frames ...*protos.Frame) {
+	t.Helper()
+	for _, f := range frames {
+		require.NoError(t, c.w.WriteFrame(f))
+	}
+	require.NoError(t, c.w.Flush())
+}
+
+// results reads n result frames, by task id.
+func (c *workerConn) results(t *testing.T, n int) map[string]*protos.TaskResult {
+	t.Helper()
+	got := map[string]*protos.TaskResult{}
+	for len(got) < n {
+		var f protos.Frame
+		require.NoError(t, c.r.ReadFrame(&f))
+		r := f.GetResult()
+		require.NotNil(t, r, "a result, got %s", procworker.FrameKind(&f))
+		got[r.GetTaskId()] = r
+	}
+	return got
+}
+
+func taskFrame(id, typ string, p []byte, timeout time.Duration) *protos.Frame {
+	env := &protos.TaskEnvelope{Id: id, Type: typ, Payload: p}
+	if timeout > 0 {
+		env.Timeout = durationpb.New(timeout)
+	}
+	return &protos.Frame{Body: &protos.Frame_Task{Task: env}}
+}
+
+// TestWorkerServesTheDemoHandlers plays the node against `drover worker`'s
+// server: the same handlers as the in-process pools, and an injected panic
+// becomes a panic result while the worker goes on serving.
+func TestWorkerServesTheDemoHandlers(t *testing.T) {
+	c := startWorker(t, t.Context())
+	hashed, err := hashTask(t.Context(), payload(faultNone, 10))
+	require.NoError(t, err)
+
+	c.send(t, taskFrame("1", taskHash, payload(faultNone, 10), 0), taskFrame("2", taskHash, payload(faultPanic, 10), 0))
+	got := c.results(t, 2)
+	assert.Equal(t, hashed, got["1"].GetOutput(), "the same handler as in process")
+	assert.Nil(t, got["1"].GetError())
+	assert.Equal(t, protos.ErrorCode_ERROR_CODE_PANIC, got["2"].GetError().GetCode())
+	assert.Equal(t, "drover demo: injected fault", got["2"].GetError().GetMessage())
+	assert.Contains(t, got["2"].GetError().GetStack(), "readPayload")
+
+	// After the panic, the same worker serves on.
+	c.send(t,
+		taskFrame("3", taskFetch, payload(faultNone, 10), 0),
+		taskFrame("4", taskResize, payload(faultNone, 3<<16|10), 0),
+		taskFrame("5", taskFetch, payload(faultHang, 10), time.Millisecond),
+		taskFrame("6", taskHash, []byte{0}, 0),
+		taskFrame("7", "echo", nil, 0),
+	)
+	got = c.results(t, 5)
+	tests := []struct {
+		id   string
+		code protos.ErrorCode
+		out  string
+		msg  string
+	}{
+		{id: "3", out: "ok"},
+		{id: "5", code: protos.ErrorCode_ERROR_CODE_TIMEOUT, msg: "context deadline exceeded"},
+		{id: "6", code: protos.ErrorCode_ERROR_CODE_HANDLER, msg: errBadPayload.Error()},
+		{id: "7", code: protos.ErrorCode_ERROR_CODE_NO_HANDLER, msg: `no handler for task type "echo"`},
+	}
+	for _, tt := range tests {
+		t.Run("task "+tt.id, func(t *testing.T) {
+			r := got[tt.id]
+			require.NotNil(t, r)
+			assert.Equal(t, tt.code, r.GetError().GetCode())
+			assert.Contains(t, r.GetError().GetMessage(), tt.msg)
+			assert.Equal(t, tt.out, string(r.GetOutput()))
+		})
+	}
+	assert.Len(t, got["4"].GetOutput(), 32, "resize returns a SHA-256")
+
+	c.send(t, &protos.Frame{Body: &protos.Frame_Shutdown{Shutdown: &protos.Shutdown{}}})
+	require.NoError(t, <-c.served, "shutdown ends the worker cleanly")
+}
+
+func TestWorkerStopsWhenItsContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	c := startWorker(t, ctx)
+	c.send(t, taskFrame("1", taskFetch, payload(faultHang, 1), 0), &protos.Frame{Body: &protos.Frame_Ping{Ping: &protos.HealthPing{Seq: 1}}})
+	var f protos.Frame
+	require.NoError(t, c.r.ReadFrame(&f))
+	require.NotNil(t, f.GetPong(), "the pong says the task before it has started")
+	cancel() // as SIGTERM does
+	r := c.results(t, 1)["1"]
+	assert.Equal(t, protos.ErrorCode_ERROR_CODE_CANCELED, r.GetError().GetCode())
+	require.NoError(t, <-c.served, "a signal is the node asking the worker to go")
+}
+
+func TestWorkerCommand(t *testing.T) {
+	code, _, stderr := runCLI(t, "worker", "extra")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, `unexpected argument "extra"`)
+}
+
+// TestChildProcesses starts this test binary as a worker and counts it as
+// a child until it has been reaped.
+func TestChildProcesses(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	n, ok := childProcesses(exe)
+	require.True(t, ok)
+	require.Zero(t, n)
+
+	cmd := exec.Command(exe, workerArg)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	n, _ = childProcesses(exe)
+	assert.Equal(t, 1, n, "the worker, waiting for its hello")
+	n, _ = childProcesses("/elsewhere/other")
+	assert.Zero(t, n, "another command name")
+
+	require.NoError(t, stdin.Close())
+	var ee *exec.ExitError
+	require.ErrorAs(t, cmd.Wait(), &ee, "a worker closed before hello fails")
+	assert.Contains(t, stderr.String(), "stream closed before hello")
+	n, _ = childProcesses(exe)
+	assert.Zero(t, n, "reaped")
+}
+
+func TestParseStat(t *testing.T) {
+	tests := []struct {
+		name string
+		stat string
+		comm string
+		ppid int
+		ok   bool
+	}{
+		{"plain", "42 (drover) S 7 42 42 0 -1", "drover", 7, true},
+		{"spaces and parentheses", "42 (a b) (c)) Z 9 0", "a b) (c)", 9, true},
+		{"no parentheses", "42 drover S 7", "", 0, false},
+		{"cut short", "42 (drover) S", "", 0, false},
+		{"ppid not a number", "42 (drover) S x", "", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			comm, ppid, ok := parseStat([]byte(tt.stat))
+			assert.Equal(t, tt.ok, ok)
+			assert.Equal(t, tt.comm, comm)
+			assert.Equal(t, tt.ppid, ppid)
+		})
+	}
 }

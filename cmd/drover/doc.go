@@ -3,9 +3,10 @@
 //
 // # Commands
 //
-//	drover demo [flags]   run the main job on an in-process node: CPU, I/O and
-//	                      mixed pools, a seeded workload with injected faults,
-//	                      a live progress line and a final report
+//	drover demo [flags]   run the main job on an in-process node: CPU, I/O,
+//	                      mixed, dynamic and process pools, a seeded workload
+//	                      with injected faults, a live progress line and a
+//	                      final report
 //	drover run --config FILE [--admin ADDR]
 //	                      run a long-lived node from a configuration file (see
 //	                      examples/node/drover.hcl and package actors/config),
@@ -18,6 +19,14 @@
 //	drover bench [--quick] [--json] [--workloads a,b] [--impls x,y]
 //	                      run the benchmark suite of package bench, Drover
 //	                      beside its baselines; --quick takes under a minute
+//
+// A hidden command, drover worker, serves the demo's task types ("hash",
+// "fetch", "resize", the same handler functions the in-process pools run) as
+// a process worker over stdin and stdout (package actors/procworker): the
+// demo's process pool starts its children as this executable with the
+// argument "worker", so that it needs no other binary. After its node's
+// shutdown the demo checks, on Linux from /proc, that no worker process is
+// left.
 //
 // Every command logs to stderr through go-hclog at the level of the global
 // --log-level flag (default info; for run, the configuration file's level
@@ -46,7 +55,8 @@
 // # Exit status
 //
 //	0    the command did its job
-//	1    it ran and failed (for demo: an accepted task never got a result;
+//	1    it ran and failed (for demo: an accepted task never got a result,
+//	     or a worker process outlived the node;
 //	     for run: the admin address could not be bound; for status: the
 //	     node could not be reached; for bench: a measurement failed or the
 //	     run was interrupted)
@@ -60,6 +70,7 @@
 //
 // main.go holds the root command, the exit statuses and the helpers that
 // every subcommand shares; each subcommand lives in its own file (demo.go,
-// run.go, status.go, bench.go) and is added to the root by newRootCmd.
-// handlers.go holds run's built-in task types.
+// run.go, status.go, bench.go, worker.go) and is added to the root by
+// newRootCmd. handlers.go holds run's built-in task types, workload.go the
+// demo's.
 package main

@@ -92,6 +92,7 @@ command fails, 2 on bad usage (the message names the flag and its allowed range)
 	root.AddCommand(newRunCmd(g))
 	root.AddCommand(newStatusCmd())
 	root.AddCommand(newBenchCmd(g))
+	root.AddCommand(newWorkerCmd())
 	return root
 }
 

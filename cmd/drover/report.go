@@ -83,6 +83,10 @@ type shutdownReport struct {
 	Failed     uint64  `json:"failed"`
 	Abandoned  int     `json:"abandoned"`
 	DurationMS float64 `json:"duration_ms"`
+	// WorkerProcessesLeft counts the process pool's children still present
+	// after Shutdown (zombies included); it must be 0. -1 where /proc cannot
+	// be read.
+	WorkerProcessesLeft int `json:"worker_processes_left"`
 	// Error is set when the drain did not finish within --drain-timeout.
 	Error string `json:"error,omitempty"`
 }

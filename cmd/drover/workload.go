@@ -17,6 +17,7 @@ const (
 	poolIO    = "io"
 	poolMixed = "mixed"
 	poolBurst = "burst" // a dynamic pool: 1 to 8 io workers, scaled with its load
+	poolProc  = "proc"  // process workers: children running `drover worker`
 
 	taskHash   = "hash"   // CPU: iterated SHA-256 over the payload
 	taskFetch  = "fetch"  // I/O: a wait standing for a network call
@@ -73,7 +74,7 @@ func (w *workload) next() taskSpec {
 	var s taskSpec
 	r := w.rng
 	var param uint32
-	switch r.IntN(4) {
+	switch r.IntN(5) {
 	case 0:
 		s.task.Pool, s.task.Type = poolCPU, taskHash
 		param = 50 + r.Uint32N(100) // SHA-256 rounds
@@ -83,6 +84,9 @@ func (w *workload) next() taskSpec {
 	case 2:
 		s.task.Pool, s.task.Type = poolBurst, taskFetch
 		param = 500 + r.Uint32N(4500) // wait, µs
+	case 3:
+		s.task.Pool, s.task.Type = poolProc, taskHash
+		param = 50 + r.Uint32N(100) // SHA-256 rounds, in a worker process
 	default:
 		s.task.Pool, s.task.Type = poolMixed, taskResize
 		param = (20+r.Uint32N(60))<<16 | (200 + r.Uint32N(800)) // rounds << 16 | wait, µs
@@ -114,7 +118,9 @@ func (w *workload) next() taskSpec {
 	return s
 }
 
-// demoHandlers returns the handlers of the demo's task types, by name.
+// demoHandlers returns the handlers of the demo's task types, by name: the
+// in-process pools run them, and so do the process pool's children (`drover
+// worker`, see workerHandlers).
 func demoHandlers() map[string]actors.Handler {
 	return map[string]actors.Handler{
 		taskHash:   hashTask,
