@@ -44,11 +44,12 @@ func TaskFromEnvelope(env *protos.TaskEnvelope) (Task, error) { return taskFromE
 
 func taskFromEnvelope(env *protos.TaskEnvelope) (Task, error) {
 	t := Task{
-		ID:      env.GetId(),
-		Type:    env.GetType(),
-		Pool:    env.GetPool(),
-		Key:     env.GetKey(),
-		Payload: env.GetPayload(),
+		ID:         env.GetId(),
+		Type:       env.GetType(),
+		Pool:       env.GetPool(),
+		Key:        env.GetKey(),
+		Payload:    env.GetPayload(),
+		Idempotent: env.GetIdempotent(),
 	}
 	if msg := env.GetMessage(); msg != nil && len(t.Payload) == 0 {
 		t.Payload = msg.GetValue()

@@ -141,6 +141,10 @@ type Task struct {
 	Payload []byte
 	// Retry retries transient failures; the zero value never retries.
 	Retry RetryPolicy
+	// Idempotent says the task may run more than once: when the node or
+	// cluster member running it dies, a cluster re-dispatches it elsewhere
+	// (at least once) instead of failing it with ErrWorkerCrashed.
+	Idempotent bool
 	// Func, when set, runs instead of a registered handler. It is a local
 	// convenience: it cannot cross a process or node boundary.
 	Func func(ctx context.Context) (any, error)
