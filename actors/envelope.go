@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -31,7 +32,8 @@ func (a *poolActor) receiveEnvelope(c actor.Context, m any) {
 		if t.Pool == "" {
 			t.Pool = a.p.cfg.Name
 		}
-		_, err = a.p.node.submit(a.p.runCtx, t, false, func(r Result) { reply(ResultProto(env.GetId(), r)) })
+		// No per-task context: the pool's own stop path fails what is left.
+		_, err = a.p.node.submit(context.Background(), t, false, func(r Result) { reply(ResultProto(env.GetId(), r)) })
 	}
 	if err != nil {
 		reply(ResultProto(env.GetId(), Result{Err: err}))

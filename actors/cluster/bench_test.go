@@ -1,0 +1,108 @@
+package cluster_test
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The benchmark pair: member A has no pool "work", member B has it, so
+// every task submitted on A runs on B. Started at the first benchmark,
+// stopped by TestMain.
+var (
+	benchOnce sync.Once
+	benchA    *proc
+	benchB    *proc
+	benchErr  string
+)
+
+func benchPair(b *testing.B) (*proc, *proc) {
+	benchOnce.Do(func() {
+		defer func() {
+			if r := recover(); r != nil {
+				benchErr = fmt.Sprint(r)
+			}
+		}()
+		// The pair outlives the benchmark that starts it: TestMain stops it.
+		tb := &keepTB{goTB{b}}
+		ps := startCluster(tb, clusterSpec{names: []string{"bench-a", "bench-b"}, args: func(i int) []string {
+			if i == 0 {
+				return []string{"-pools", ""}
+			}
+			return []string{"-pools", "work"}
+		}})
+		benchA, benchB = ps[0], ps[1]
+		if ok := benchA.call("wait work 1 20s", 25*time.Second)["ok"]; ok != true {
+			panic("member B never came up on A")
+		}
+	})
+	if benchErr != "" {
+		b.Fatal(benchErr)
+	}
+	benchA.tb, benchB.tb = b, b
+	return benchA, benchB
+}
+
+// keepTB is a goTB whose cleanups are dropped.
+type keepTB struct{ goTB }
+
+func (*keepTB) Cleanup(func()) {}
+
+func stopBenchPair() {
+	for _, p := range []*proc{benchA, benchB} {
+		if p != nil {
+			p.tb = &goTB{p.tb}
+			func() {
+				defer func() { _ = recover() }()
+				p.stop()
+			}()
+		}
+	}
+}
+
+// BenchmarkRemote measures tasks per second between two member processes
+// (submit on A, run on B) beside protoactor's raw remote request/response
+// (a RequestFuture per task) in the same run: to an echo actor (transport
+// alone) and to B's pool actor (the same work as Drover's path). Each
+// runs from Window goroutines that each wait for one task at a time.
+// Metrics: tasks/s, the CPU time per task of each process, and A's
+// allocations per task.
+//
+//	go test -run '^$' -bench BenchmarkRemote -benchtime 200000x ./actors/cluster/
+func BenchmarkRemote(b *testing.B) {
+	if testing.Short() {
+		b.Skip("starts member processes; skipped with -short")
+	}
+	impls := []struct {
+		name string
+		cmd  func(n, window int, addr string) string
+	}{
+		{"drover", func(n, w int, _ string) string { return fmt.Sprintf("bench %d %d", n, w) }},
+		{"protoactor_request_echo", func(n, w int, addr string) string { return fmt.Sprintf("bench-raw %d %d %s echo", n, w, addr) }},
+		{"protoactor_request_pool", func(n, w int, addr string) string { return fmt.Sprintf("bench-raw %d %d %s pool", n, w, addr) }},
+	}
+	for _, window := range []int{1000, 1} {
+		for _, impl := range impls {
+			b.Run("window="+strconv.Itoa(window)+"/"+impl.name, func(b *testing.B) {
+				a, bm := benchPair(b)
+				w := min(window, b.N)
+				cmd := impl.cmd(b.N, w, bm.address)
+				cpuB0 := bm.call("cpu", 10*time.Second)["seconds"].(float64)
+				b.ResetTimer()
+				r := a.call(cmd, 10*time.Minute)
+				b.StopTimer()
+				cpuB1 := bm.call("cpu", 10*time.Second)["seconds"].(float64)
+				if errs, _ := r["errors"].([]any); len(errs) > 0 {
+					b.Fatalf("%s: errors %v", impl.name, errs)
+				}
+				n := float64(num(r["n"]))
+				b.ReportMetric(r["tasks_per_sec"].(float64), "tasks/s")
+				b.ReportMetric(r["cpu_us_per_task"].(float64), "cpuA-µs/task")
+				b.ReportMetric((cpuB1-cpuB0)*1e6/n, "cpuB-µs/task")
+				b.ReportMetric(r["allocs_per_task"].(float64), "allocsA/task")
+			})
+		}
+	}
+}

@@ -1,0 +1,130 @@
+// Package cluster lets Drover nodes on several machines share work: each
+// Member is an actors.Node on an actor system with protoactor's remote and
+// cluster started; members find each other through a protoactor cluster
+// provider, report their load to each other, route tasks to each other,
+// and fail tasks over when a member is lost.
+//
+//	m, err := cluster.NewMember(
+//		cluster.WithName("worker-1"),
+//		cluster.WithBind("10.0.0.1:7000"),
+//		cluster.WithProvider(cluster.Automanaged{Port: 7001, Seeds: []string{"10.0.0.1:7001", "10.0.0.2:7001"}}),
+//		cluster.WithTLS(tlsConfig),
+//		cluster.WithNodeOptions(actors.WithPool(actors.PoolConfig{Name: "work", Kind: actors.KindIO}),
+//			actors.WithHandler("resize", resize)),
+//	)
+//	...
+//	f, err := m.Submit(ctx, actors.Task{Type: "resize", Pool: "work", Payload: img}, cluster.Idempotent())
+//	res, err := f.Wait(ctx)
+//
+// # Membership
+//
+// Membership comes from a protoactor cluster provider: Automanaged, the
+// embedded default (every member serves a small HTTP health endpoint and
+// polls those of a static seed list; nothing else runs), or Etcd for
+// production (members hold a key under a lease; a dead member's key expires
+// in about 3 s). A member the provider names is not yet a member for
+// Drover: it joins (EventJoined) once this member's remote has connected to
+// it and its load report has arrived over the remote. Both travel over
+// gRPC, which WithTLS secures with mutual TLS, so a node without a valid
+// certificate is named by the provider at most, and never takes or sends
+// work (View shows it as "joining").
+//
+// A member leaves (EventLeft) when the provider drops it, when this
+// member's connection to it ends, or when it says it is leaving. A member
+// that comes back is a new member.
+//
+// # Load reports
+//
+// Every member sends a LoadReport (protos/drover_cluster.proto) to every
+// other member's control actor ("drover-cluster") each WithReportEvery
+// interval (200 ms by default): per pool its kind, workers, tasks in
+// flight, queued tasks and capacity (workers times concurrency plus queue
+// capacity). Reports go point to point over protoactor's remote rather than
+// through the cluster's pub/sub, whose topics are virtual actors placed by
+// the identity lookup; a report's arrival is also what proves that its
+// sender passed mTLS as a client. The latest report of each member is kept;
+// a member whose report is older than the stale bound (ten intervals) takes
+// no new tasks until the next one.
+//
+// # Routing
+//
+// Submit picks a member for each task with a strategy from package router,
+// one per pool name across the cluster, over the members whose last report
+// names the pool (this member included): least-busy by default (the member
+// with the fewest of this member's tasks in flight; ties rotate), weighted
+// (shares by the free room each member reports), consistent-hash (by
+// Task.Key), or any other router.Names. A member whose report says its pool
+// is full takes no task until a report says otherwise. Each member's slots
+// are bounded by its pool's capacity, so Submit waits (and TrySubmit
+// refuses with actors.ErrQueueFull) when every member is full as far as
+// this member knows.
+//
+// # The result path
+//
+// A task for this member goes to its own pool actor (Node.PoolPID) as a
+// TaskEnvelope; a task for another member goes in a TaskBatch to that
+// member's inbox ("drover-inbox"), which hands each envelope to the pool's
+// actor. Batches form by themselves: a task that finds the sender idle goes
+// alone at once, and tasks that come while a batch is being sent go
+// together in the next one. Results come back as TaskResults (from the
+// member's own pools) or ResultBatches (from other members) to the
+// member's collector ("drover-results"), a protoactor process without a
+// mailbox that matches each result to its task by the envelope's id: no
+// protoactor future per task. Every accepted task gets exactly one result.
+// A member that refuses a task without running it (queue full, shutting
+// down, no such pool or handler, circuit open) has it placed elsewhere, up
+// to WithMaxDispatch times in all.
+//
+// # Failover
+//
+// When a member is lost (the provider dropped it, or its connection
+// ended), this member's tasks in flight there end at once: those submitted
+// with Idempotent go to another member; the others fail with an error that
+// wraps ErrMemberLost and actors.ErrWorkerCrashed. A member that leaves
+// with Shutdown first tells every other member, waits for each one's
+// answer (which follows, on the same connection, every task that member
+// sent it), drains its node, and makes sure the results went back before
+// it disconnects: nothing is lost, nothing runs twice.
+//
+// # Mutual TLS
+//
+// WithTLS takes a tls.Config (LoadTLS builds one from PEM files) with the
+// member's certificate and the CA that signs every member's certificate.
+// A member's certificate must be valid for server and client
+// authentication and name its advertised host. Test certificates with
+// openssl:
+//
+//	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
+//		-subj /CN=drover-ca -keyout ca.key -out ca.crt
+//	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=member-a \
+//		-keyout a.key -out a.csr
+//	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' > a.ext
+//	openssl x509 -req -in a.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 \
+//		-extfile a.ext -out a.crt
+//
+// and LoadTLS("ca.crt", "a.crt", "a.key"). The automanaged provider's HTTP
+// endpoint is not covered: it is plain HTTP on the bind host and tells who
+// the members are, not what they run. With etcd, Etcd.TLS secures the
+// connection to etcd.
+//
+// # Caveats
+//
+//   - One member per process: protoactor's remote keeps global state (gRPC's
+//     logger) and its cluster races with itself when two run in one process.
+//     The race detector also reports a race inside protoactor's cluster
+//     alone (its block list, written by the gossip actor and read by the
+//     provider); Drover's code is not involved.
+//   - Starting a member takes a little over a second: protoactor's
+//     StartMember waits one second.
+//   - Task.Retry is not carried to other members (Submit refuses it) and
+//     Task.ID stays on the Future, so quarantine by ID works per node only.
+//     Ending a task's context ends it here; a run on another member goes on
+//     and its result is dropped.
+//   - Tasks with a Func run on this member's node alone.
+//
+// # Concurrency
+//
+// All methods of Member and Future are safe for concurrent use. Event
+// hooks are called one at a time, in order, from the member's control
+// actor.
+package cluster
