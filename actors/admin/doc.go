@@ -7,6 +7,10 @@
 //	GET /healthz   200 while the process serves HTTP
 //	GET /readyz    200 while the node takes tasks; 503 once it drains
 //
+// For a node that is a cluster member, WithClusterView adds the cluster's
+// members and the member's counters to /status (Status.Cluster), which
+// Status.WriteText prints as a members table.
+//
 // Start binds an address and serves a handler until Shutdown; FetchStatus
 // reads a node's /status from another process.
 //

@@ -31,6 +31,7 @@ type options struct {
 	gatherers []prometheus.Gatherer
 	runtime   bool
 	logger    hclog.Logger
+	cluster   func() ClusterStatus
 }
 
 // WithReady replaces the readiness test of /readyz, /status and
@@ -58,6 +59,15 @@ func WithRuntimeMetrics() Option {
 // scrape, a broken connection). The default discards them.
 func WithLogger(l hclog.Logger) Option {
 	return func(o *options) { o.logger = l }
+}
+
+// WithClusterView adds the cluster section (Status.Cluster) to /status:
+// view is called on every request for the cluster as the node's member
+// sees it. It must be safe for concurrent use and quick (a cluster
+// member's View and Stats never block). The package does not import
+// actors/cluster: the caller converts.
+func WithClusterView(view func() ClusterStatus) Option {
+	return func(o *options) { o.cluster = view }
 }
 
 func newOptions(opts []Option) options {
@@ -105,6 +115,10 @@ func NewHandler(n *actors.Node, opts ...Option) http.Handler {
 	mux.Handle("GET /metrics", metrics)
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		st := NewStatus(n.Stats(), ready())
+		if o.cluster != nil {
+			cs := o.cluster()
+			st.Cluster = &cs
+		}
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -24,6 +24,72 @@ type Status struct {
 	Pools []PoolStatus `json:"pools"`
 	// Totals adds up the pools' counters.
 	Totals Counters `json:"totals"`
+	// Cluster is the cluster as the node's member sees it; nil (and
+	// omitted) for a node alone (see WithClusterView).
+	Cluster *ClusterStatus `json:"cluster,omitempty"`
+}
+
+// ClusterStatus is the cluster section of a Status: the members as the
+// node's member sees them, and that member's counters.
+type ClusterStatus struct {
+	// Name is the cluster's name.
+	Name string `json:"name"`
+	// Members lists the node's own member first, then the others.
+	Members []MemberStatus `json:"members"`
+	// Counters are the node's member's counters for the cluster.
+	Counters ClusterCounters `json:"counters"`
+}
+
+// MemberStatus is one member in a ClusterStatus.
+type MemberStatus struct {
+	// ID is the member's id in the cluster; Name its name for people.
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Address is its remote address, host:port.
+	Address string `json:"address"`
+	// Self is true for the node's own member.
+	Self bool `json:"self"`
+	// State is "up", "joining", "stale" or "leaving".
+	State string `json:"state"`
+	// ReportAgeMS is the age of its last load report, in milliseconds (-1
+	// before the first).
+	ReportAgeMS int64 `json:"report_age_ms"`
+	// InFlight counts the viewing member's tasks on it now; Dispatched its
+	// dispatches to it since it joined.
+	InFlight   int    `json:"in_flight"`
+	Dispatched uint64 `json:"dispatched"`
+	// Pools are its pools' load as it last reported it.
+	Pools []MemberPool `json:"pools"`
+}
+
+// MemberPool is a pool's load as a member reported it.
+type MemberPool struct {
+	Name     string `json:"name"`
+	Kind     string `json:"kind"`
+	Workers  int    `json:"workers"`
+	InFlight int    `json:"in_flight"`
+	Queue    int    `json:"queue"`
+	// Capacity is workers times concurrency plus the queue's capacity.
+	Capacity int `json:"capacity"`
+}
+
+// ClusterCounters count the tasks a member accepted for the cluster,
+// wherever they ran.
+type ClusterCounters struct {
+	Submitted uint64 `json:"submitted"`
+	Rejected  uint64 `json:"rejected"`
+	Completed uint64 `json:"completed"`
+	Failed    uint64 `json:"failed"`
+	// SentRemote counts dispatches to other members.
+	SentRemote uint64 `json:"sent_remote"`
+	// Rerouted counts dispatches again after a member refused a task
+	// unrun; FailedOver idempotent tasks sent again after their member was
+	// lost; Lost tasks failed because their member was lost.
+	Rerouted   uint64 `json:"rerouted"`
+	FailedOver uint64 `json:"failed_over"`
+	Lost       uint64 `json:"lost"`
+	// InFlight counts dispatches waiting for a result.
+	InFlight int `json:"in_flight"`
 }
 
 // PoolStatus is one pool in a Status. Its counters appear at the same
@@ -155,7 +221,7 @@ func NewStatus(s actors.NodeStats, ready bool) Status {
 }
 
 // WriteText writes s for a person to read: the node, one line per pool,
-// then each pool's workers.
+// each pool's workers, then, for a cluster member, the cluster's members.
 func (s Status) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	ready := "ready"
@@ -176,6 +242,34 @@ func (s Status) WriteText(w io.Writer) error {
 		fmt.Fprintln(tw, "  WORKER\tSTATE\tIN FLIGHT\tRESTARTS")
 		for _, wk := range p.WorkerList {
 			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\n", wk.Name, wk.State, wk.InFlight, wk.Restarts)
+		}
+	}
+	if c := s.Cluster; c != nil {
+		k := c.Counters
+		members := fmt.Sprintf("%d members", len(c.Members))
+		if len(c.Members) == 1 {
+			members = "1 member"
+		}
+		fmt.Fprintf(tw, "\ncluster %s: %s; %d submitted, %d completed, %d failed, %d rejected, %d sent remote, %d rerouted, %d failed over, %d lost, %d in flight\n",
+			c.Name, members, k.Submitted, k.Completed, k.Failed, k.Rejected, k.SentRemote, k.Rerouted, k.FailedOver, k.Lost, k.InFlight)
+		fmt.Fprintln(tw, "  MEMBER\tADDRESS\tSTATE\tREPORT AGE\tIN FLIGHT\tDISPATCHED\tPOOLS (IN FLIGHT/QUEUED/CAPACITY)")
+		for _, m := range c.Members {
+			name := m.Name
+			if m.Self {
+				name += " (self)"
+			}
+			age := "-"
+			if m.ReportAgeMS >= 0 {
+				age = fmt.Sprintf("%dms", m.ReportAgeMS)
+			}
+			pools := make([]string, 0, len(m.Pools))
+			for _, p := range m.Pools {
+				pools = append(pools, fmt.Sprintf("%s %d/%d/%d", p.Name, p.InFlight, p.Queue, p.Capacity))
+			}
+			if len(pools) == 0 {
+				pools = append(pools, "-")
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%d\t%s\n", name, m.Address, m.State, age, m.InFlight, m.Dispatched, strings.Join(pools, ", "))
 		}
 	}
 	return tw.Flush()

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/drover-go/drover/actors"
+	"github.com/drover-go/drover/actors/cluster"
 )
 
 // Defaults of a Config, applied by Default, Parse and Load to every field
@@ -54,6 +55,65 @@ type Config struct {
 	// node's default pool (see actors.NewNode). A zero field of a pool means
 	// the default listed on actors.PoolConfig.
 	Pools []actors.PoolConfig
+	// Cluster, when not nil, makes the node a member of a cluster (see
+	// ClusterOptions); nil runs it alone.
+	Cluster *ClusterConfig
+}
+
+// ClusterConfig makes the node a cluster member (package actors/cluster).
+// Zero fields mean the defaults listed on each; Parse fills them in. It is
+// a plain value like Config.
+type ClusterConfig struct {
+	// Name is the cluster's name: members of different clusters ignore
+	// each other. Zero means cluster.DefaultClusterName ("drover").
+	Name string
+	// Bind is the host:port of the member's remote (gRPC); port 0 picks a
+	// free one. Zero means cluster.DefaultBind ("127.0.0.1:0").
+	Bind string
+	// Advertise is the host:port other members dial, when it differs from
+	// Bind (behind NAT, or a bind on 0.0.0.0); zero means Bind's.
+	Advertise string
+	// Strategy names the router that picks a member for each task (see
+	// router.Names); zero means cluster.DefaultStrategy (least-busy).
+	Strategy string
+	// ReportEvery is how often the member sends its load to the others;
+	// zero means cluster.DefaultReportEvery (200ms).
+	ReportEvery time.Duration
+	// Automanaged and Etcd choose how members find each other; at most one
+	// is set. Neither means Automanaged with zero fields: a member alone.
+	Automanaged *Automanaged
+	Etcd        *Etcd
+	// TLS, when not nil, turns on mutual TLS between members.
+	TLS *TLSFiles
+}
+
+// Automanaged configures the automanaged provider (cluster.Automanaged):
+// each member serves its description over HTTP on Port and polls Seeds.
+type Automanaged struct {
+	// Port is this member's HTTP port; 0 picks a free one, which suits a
+	// member alone only.
+	Port int
+	// Seeds are the host:port HTTP endpoints of every member, this one
+	// included; none means this member alone.
+	Seeds []string
+}
+
+// Etcd configures the etcd provider (cluster.Etcd).
+type Etcd struct {
+	// Endpoints are etcd's client URLs or host:port; at least one.
+	Endpoints []string
+	// BaseKey is the key prefix; zero means cluster.DefaultEtcdBaseKey.
+	BaseKey string
+}
+
+// TLSFiles names the PEM files of a member's mutual TLS (see
+// cluster.LoadTLS); all three are required. Relative paths are relative to
+// the working directory, not to the file.
+type TLSFiles struct {
+	// CAFile is the CA certificate that signs every member's certificate.
+	CAFile string
+	// CertFile and KeyFile are this member's certificate and key.
+	CertFile, KeyFile string
 }
 
 // Log configures the node's logger.
@@ -99,7 +159,7 @@ func Default() *Config {
 }
 
 // WithDefaults returns a copy of c with every zero field set to its
-// default. The copy shares c's Pools slice.
+// default, Cluster's included. The copy shares c's Pools slice.
 func (c *Config) WithDefaults() *Config {
 	d := *c
 	if d.Name == "" {
@@ -116,6 +176,36 @@ func (c *Config) WithDefaults() *Config {
 	}
 	if d.DrainTimeout == 0 {
 		d.DrainTimeout = DefaultDrainTimeout
+	}
+	if d.Cluster != nil {
+		d.Cluster = d.Cluster.withDefaults()
+	}
+	return &d
+}
+
+// withDefaults returns a copy of c with every zero field set to its
+// default. The copy shares c's provider and TLS values.
+func (c *ClusterConfig) withDefaults() *ClusterConfig {
+	d := *c
+	if d.Name == "" {
+		d.Name = cluster.DefaultClusterName
+	}
+	if d.Bind == "" {
+		d.Bind = cluster.DefaultBind
+	}
+	if d.Strategy == "" {
+		d.Strategy = cluster.DefaultStrategy
+	}
+	if d.ReportEvery == 0 {
+		d.ReportEvery = cluster.DefaultReportEvery
+	}
+	switch {
+	case d.Etcd != nil && d.Etcd.BaseKey == "":
+		e := *d.Etcd
+		e.BaseKey = cluster.DefaultEtcdBaseKey
+		d.Etcd = &e
+	case d.Etcd == nil && d.Automanaged == nil:
+		d.Automanaged = &Automanaged{}
 	}
 	return &d
 }
@@ -168,6 +258,9 @@ func (c *Config) Validate() error {
 	}
 	if l.CPUPercent != 0 && !(l.CPUPercent >= cpuPercent.min && l.CPUPercent <= cpuPercent.max) {
 		bad("", "limits.cpu_percent", strconv.FormatFloat(l.CPUPercent, 'g', -1, 64), cpuPercent.allowed)
+	}
+	if c.Cluster != nil {
+		errs = append(errs, c.Cluster.validate()...)
 	}
 	seen := map[string]bool{}
 	for i, p := range c.Pools {

@@ -52,7 +52,7 @@ func Parse(src []byte, filename string) (*Config, error) {
 // Fields and blocks of each kind of block.
 var (
 	topFields      = []string{"name", "drain_timeout"}
-	topBlocks      = []string{"log", "admin", "limits", "pool"}
+	topBlocks      = []string{"log", "admin", "limits", "cluster", "pool"}
 	logFields      = []string{"level", "format"}
 	adminFields    = []string{"address"}
 	limitsFields   = []string{"memory_soft", "memory_hard", "cpu_percent"}
@@ -402,6 +402,9 @@ func (d *decoder) config(root *hclsyntax.Body) *Config {
 	}
 	if blk := b.single("limits"); blk != nil {
 		c.Limits = d.limits(b.child(blk, ""))
+	}
+	if blk := b.single("cluster"); blk != nil {
+		c.Cluster = d.cluster(b.child(blk, ""))
 	}
 	first := map[string]*hclsyntax.Block{}
 	for _, blk := range b.blocks("pool", 1) {

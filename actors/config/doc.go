@@ -1,5 +1,6 @@
 // Package config reads a Drover node's configuration file and turns it into
-// the options of actors.NewNode.
+// the options of actors.NewNode (NodeOptions), and, for a node with a
+// cluster block, of cluster.NewMember (ClusterOptions).
 //
 // # The file
 //
@@ -23,6 +24,27 @@
 //	  memory_soft = "1GiB"
 //	  memory_hard = "2GiB"
 //	  cpu_percent = 80
+//	}
+//
+//	cluster {                         # optional: run the node as a cluster member
+//	  name         = "drover"         # the cluster's name
+//	  bind         = "127.0.0.1:0"    # the member's remote (gRPC); port 0 picks one
+//	  advertise    = "10.0.0.1:7000"  # what other members dial, if not bind
+//	  strategy     = "least-busy"     # picks a member per task; see router.Names
+//	  report_every = "200ms"          # load reports to the other members
+//	  automanaged {                   # the default provider: no server needed
+//	    port  = 6331                  # this member's HTTP port; 0: a member alone
+//	    seeds = ["10.0.0.1:6331", "10.0.0.2:6331"] # every member's, this one's too
+//	  }
+//	  # etcd {                        # or etcd, never both
+//	  #   endpoints = ["127.0.0.1:2379"]
+//	  #   base_key  = "/drover"
+//	  # }
+//	  tls {                           # mutual TLS between members; all three required
+//	    ca_file   = "ca.crt"
+//	    cert_file = "member.crt"
+//	    key_file  = "member.key"
+//	  }
 //	}
 //
 //	pool "cpu" {                      # one block per pool, in order
@@ -59,6 +81,12 @@
 // out takes the pool's default (max 100, window 10s; initial 10ms, max 5s,
 // multiplier 2, jitter 0.2); there `max = 0` means never restart and
 // `jitter = 0` means no jitter.
+//
+// A cluster block makes the node a member of a cluster (package
+// actors/cluster), named after the node. An empty block gives a member
+// alone on loopback; members on several machines name each other's
+// automanaged ports as seeds, or share etcd. See actors/cluster's package
+// doc for how to make test certificates.
 //
 // # Errors
 //

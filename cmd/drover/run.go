@@ -18,6 +18,7 @@ import (
 
 	"github.com/drover-go/drover/actors"
 	"github.com/drover-go/drover/actors/admin"
+	"github.com/drover-go/drover/actors/cluster"
 	"github.com/drover-go/drover/actors/config"
 )
 
@@ -65,11 +66,19 @@ A node run from a file serves these built-in task types:
 
 ` + builtinTaskTypes + `
 
+With a cluster block in the file, the node runs as a member of a cluster
+(package actors/cluster): it logs "cluster member joined" with its name,
+remote address and cluster, takes tasks from the other members, and /status
+and 'drover status' show the members as it sees them (state, pools' load)
+and its cluster counters.
+
 On SIGINT or SIGTERM the node stops taking tasks (/readyz turns 503), lets
 queued and running tasks finish for the file's drain_timeout, fails what
 remains with "shutting down", logs a report ("node stopped" with drained,
-failed and abandoned counts), stops the admin endpoint and exits 0. A second
-SIGINT or SIGTERM during the drain stops at once with exit status 130.
+failed and abandoned counts), stops the admin endpoint and exits 0; a
+cluster member first tells the others it leaves and waits, within the same
+drain_timeout, for its tasks on them. A second SIGINT or SIGTERM during the
+drain stops at once with exit status 130.
 
 Exit status: 0 after a drain; 1 when the node or its admin endpoint cannot
 start (the address is taken, say) or the endpoint fails; 2 for a bad flag or
@@ -166,12 +175,29 @@ func runNode(ctx context.Context, o runOptions, stderr io.Writer, sigs <-chan os
 		types = append(types, name)
 	}
 	slices.Sort(types)
-	n, err := actors.NewNode(opts...)
-	if err != nil {
+	var (
+		n      *actors.Node
+		member *cluster.Member
+	)
+	if cfg.Cluster != nil {
+		if member, err = startMember(cfg, opts, logger); err != nil {
+			return err
+		}
+		n = member.Node()
+	} else if n, err = actors.NewNode(opts...); err != nil {
 		if errors.Is(err, actors.ErrInvalidConfig) {
 			return usageErrorf("%s: %w", cfg.File, err)
 		}
 		return failuref("start node: %w", err)
+	}
+	// stop drains the node within ctx; a member leaves the cluster first.
+	stop := func(ctx context.Context) (actors.ShutdownReport, error) {
+		if member == nil {
+			return n.Shutdown(ctx)
+		}
+		err := member.Shutdown(ctx)
+		rep, _ := n.Shutdown(ctx) // drained by the member: its first outcome
+		return rep, err
 	}
 	began := time.Now()
 	pools := make([]string, 0, len(n.Stats().Pools))
@@ -181,15 +207,23 @@ func runNode(ctx context.Context, o runOptions, stderr io.Writer, sigs <-chan os
 	logger.Info("node started", "config", cfg.File, "pools", strings.Join(pools, "; "),
 		"task_types", strings.Join(types, ", "), "drain_timeout", cfg.DrainTimeout)
 
-	h := admin.NewHandler(n,
+	adminOpts := []admin.Option{
 		admin.WithReady(func() bool { return !n.Draining() }),
 		admin.WithRuntimeMetrics(),
-		admin.WithLogger(logger))
+		admin.WithLogger(logger),
+	}
+	if member != nil {
+		name := cfg.Cluster.Name
+		adminOpts = append(adminOpts, admin.WithClusterView(func() admin.ClusterStatus {
+			return clusterStatus(name, member.View(), member.Stats(), time.Now())
+		}))
+	}
+	h := admin.NewHandler(n, adminOpts...)
 	srv, err := admin.Start(cfg.Admin.Address, h, admin.WithLogger(logger))
 	if err != nil {
 		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
 		defer cancel()
-		_, _ = n.Shutdown(stopCtx)
+		_, _ = stop(stopCtx)
 		return failuref("%w (set admin.address in %s, or --admin)", err, cfg.File)
 	}
 	addr := srv.Addr()
@@ -225,7 +259,7 @@ func runNode(ctx context.Context, o runOptions, stderr io.Writer, sigs <-chan os
 		logger.Error("admin endpoint stopped serving", "error", srv.Err())
 		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
 		defer cancel()
-		_, _ = n.Shutdown(stopCtx)
+		_, _ = stop(stopCtx)
 		return failuref("%w", srv.Err())
 	}
 
@@ -239,7 +273,7 @@ func runNode(ctx context.Context, o runOptions, stderr io.Writer, sigs <-chan os
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		rep, err := n.Shutdown(drainCtx)
+		rep, err := stop(drainCtx)
 		done <- outcome{rep, err}
 	}()
 	var out outcome
@@ -262,9 +296,12 @@ drain:
 		}
 	}
 
-	if out.err != nil {
+	switch {
+	case errors.Is(out.err, context.DeadlineExceeded):
 		logger.Warn("the drain did not finish within drain_timeout: the tasks left failed with shutting down",
 			"drain_timeout", cfg.DrainTimeout, "error", out.err)
+	case out.err != nil:
+		logger.Warn("the cluster member did not leave cleanly", "error", out.err)
 	}
 	logger.Info("node stopped", "drained", out.rep.Drained, "failed", out.rep.Failed,
 		"abandoned", out.rep.Abandoned, "took", time.Since(drainStart).Round(time.Millisecond))
@@ -274,6 +311,31 @@ drain:
 		logger.Warn("admin endpoint cut requests off", "error", err)
 	}
 	return nil
+}
+
+// startMember starts the cluster member that cfg describes, with nodeOpts
+// for its node and logger for it, its node and protoactor, and logs its
+// address. A configuration it cannot run (certificates that cannot be
+// read, say) is a usage error; a member that cannot start (a busy port) is
+// a failure.
+func startMember(cfg *config.Config, nodeOpts []actors.Option, logger hclog.Logger) (*cluster.Member, error) {
+	opts, err := cfg.ClusterOptions()
+	if err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			return nil, configError(cfg.File, err)
+		}
+		return nil, usageErrorf("%w", err)
+	}
+	m, err := cluster.NewMember(append(opts, cluster.WithNodeOptions(nodeOpts...), cluster.WithLogger(logger))...)
+	if err != nil {
+		if errors.Is(err, actors.ErrInvalidConfig) || errors.Is(err, cluster.ErrInvalidConfig) {
+			return nil, usageErrorf("%s: %w", cfg.File, err)
+		}
+		return nil, failuref("start cluster member: %w (see the cluster block of %s)", err, cfg.File)
+	}
+	logger.Info("cluster member joined", "name", m.Name(), "address", m.Address(), "cluster", cfg.Cluster.Name)
+	return m, nil
 }
 
 // isLoopback reports whether addr is on a loopback interface only.

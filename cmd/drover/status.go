@@ -31,13 +31,16 @@ func newStatusCmd() *cobra.Command {
 	o := defaultStatusOptions()
 	cmd := &cobra.Command{
 		Use:   "status [--addr ADDR] [--json]",
-		Short: "Show a running node's pools, workers and queues",
+		Short: "Show a running node's pools, workers, queues and cluster",
 		Long: `Status reads /status from the admin endpoint of a node started with
 'drover run' (or of any service serving Drover's admin handler) and prints it:
 the node and its totals, one line per pool (kind, strategy, workers, tasks in
 flight, queued tasks by priority critical/high/normal/low, queue capacity,
-counters), each pool's workers with their state, and the circuit breakers
-with theirs (closed, open, half-open) when a pool has any.
+counters), each pool's workers with their state; for a cluster member, the
+cluster's counters and one line per member (address, state, age of its last
+load report, this member's tasks on it, its pools' tasks in flight, queued
+and capacity); and the circuit breakers with theirs (closed, open,
+half-open) when a pool has any.
 
 With --json it prints the status as one JSON object, as /status serves it.
 

@@ -37,6 +37,38 @@ limits {
   cpu_percent = 80       # of all the machine's CPUs, 1 to 100
 }
 
+# A cluster block runs the node as a member of a cluster: members route
+# tasks to each other by their reported load and fail tasks over when a
+# member is lost. Without it (as here) the node runs alone. The member takes
+# the node's name; /status and `drover status` show the members it sees.
+#
+# cluster {
+#   name         = "drover"         # the cluster's name. Default "drover".
+#   bind         = "127.0.0.1:0"    # the member's remote (gRPC); port 0 picks a free one. Default "127.0.0.1:0".
+#   advertise    = "10.0.0.1:7000"  # what the others dial, when not bind (NAT, 0.0.0.0). Default: bind's.
+#   strategy     = "least-busy"     # picks a member per task: round-robin, weighted, least-busy, random, p2c, consistent-hash
+#   report_every = "200ms"          # load reports to the other members, 10ms to 1m. Default "200ms".
+#
+#   # How members find each other: one provider block. Default: automanaged
+#   # with no seeds, a member alone.
+#   automanaged {
+#     port  = 6331                                   # this member's HTTP port, fixed per member
+#     seeds = ["127.0.0.1:6331", "127.0.0.1:6332"]   # every member's port, this one's included
+#   }
+#   # etcd {                                         # or etcd, for production
+#   #   endpoints = ["127.0.0.1:2379"]
+#   #   base_key  = "/drover"                        # Default "/drover".
+#   # }
+#
+#   # Mutual TLS between members: all three files are required. How to make
+#   # test certificates: `go doc ./actors/cluster` (Mutual TLS).
+#   tls {
+#     ca_file   = "ca.crt"
+#     cert_file = "member.crt"
+#     key_file  = "member.key"
+#   }
+# }
+
 # Pools, in order; the first is the default pool for tasks that name none.
 
 # CPU-bound tasks: one task at a time per worker.
