@@ -14,6 +14,21 @@ type SlogOption func(*slogHandler)
 // Debug level. Drover uses it for protoactor, which logs routine events at Info.
 func WithDemoteInfo() SlogOption { return func(h *slogHandler) { h.demote = true } }
 
+// WithDemoteMessages makes the handler write records with one of these
+// exact messages at Debug, whatever their level: for a library's routine
+// events that it logs as errors (protoactor's automanaged provider logs its
+// own clean stop at Error).
+func WithDemoteMessages(msgs ...string) SlogOption {
+	return func(h *slogHandler) {
+		if h.quiet == nil {
+			h.quiet = map[string]bool{}
+		}
+		for _, m := range msgs {
+			h.quiet[m] = true
+		}
+	}
+}
+
 // NewSlogHandler returns a slog.Handler that writes to an hclog logger, so
 // that libraries speaking slog (protoactor among them) log to the same
 // place as the rest of a service. Attributes and groups become hclog
@@ -29,6 +44,7 @@ func NewSlogHandler(l hclog.Logger, opts ...SlogOption) slog.Handler {
 type slogHandler struct {
 	l      hclog.Logger
 	demote bool
+	quiet  map[string]bool // messages written at Debug
 	group  string
 	attrs  []any
 }
@@ -73,7 +89,14 @@ func (h *slogHandler) Handle(_ context.Context, r slog.Record) error {
 		args = appendAttr(args, h.group, a)
 		return true
 	})
-	h.l.Log(h.level(r.Level), r.Message, args...)
+	level := h.level(r.Level)
+	if h.quiet[r.Message] {
+		if !h.l.IsDebug() {
+			return nil
+		}
+		level = hclog.Debug
+	}
+	h.l.Log(level, r.Message, args...)
 	return nil
 }
 

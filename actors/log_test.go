@@ -33,6 +33,12 @@ func TestSlogHandlerWritesToHclog(t *testing.T) {
 	d.Info("actor system started")
 	d.Warn("dead letter")
 	assert.Equal(t, "[WARN]  dead letter\n", buf.String())
+
+	buf.Reset()
+	q := slog.New(actors.NewSlogHandler(quiet, actors.WithDemoteMessages("server stopping")))
+	q.Error("server stopping", "error", "http: Server closed")
+	q.Error("disk full")
+	assert.Equal(t, "[ERROR] disk full\n", buf.String(), "a demoted message is debug")
 }
 
 func TestNodeIsSilentByDefault(t *testing.T) {

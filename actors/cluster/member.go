@@ -97,7 +97,10 @@ func NewMember(opts ...Option) (*Member, error) {
 		tickDone: make(chan struct{}),
 	}
 	m.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(actors.NewSlogHandler(c.logger.Named("protoactor"), actors.WithDemoteInfo()))
+		return slog.New(actors.NewSlogHandler(c.logger.Named("protoactor"), actors.WithDemoteInfo(),
+			// The automanaged provider logs its own clean stop, and peers not
+			// up yet while a cluster forms, as errors.
+			actors.WithDemoteMessages("Automanaged server stopping..!", "Bad connection to the node health status")))
 	}))
 	ok := false
 	defer func() {
