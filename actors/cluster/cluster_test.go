@@ -224,5 +224,13 @@ func TestEtcdProvider(t *testing.T) {
 
 	ps[1].kill()
 	ps[0].waitFor(func(m map[string]any) bool { return m["event"] == "left" && m["member"] == "b" }, true, 20*time.Second)
-	assert.NotEqual(t, "up", ps[0].view()["b"]["State"])
+	// The view follows the event once the member's lease and connection are
+	// gone: poll it with a deadline.
+	deadline := time.Now().Add(20 * time.Second)
+	for ps[0].view()["b"]["State"] == "up" {
+		if time.Now().After(deadline) {
+			t.Fatal("member b is still up in a's view 20s after it left")
+		}
+		time.Sleep(50 * time.Millisecond) // polling the view
+	}
 }
