@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/hashicorp/go-hclog"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/drover-go/drover/router"
 	"github.com/drover-go/drover/supervision"
@@ -28,6 +29,7 @@ type config struct {
 	stopGrace  time.Duration
 	startWait  time.Duration
 	hook       supervision.EventHook
+	meters     metric.MeterProvider
 	limits     *ResourceLimits
 	sampler    func() ResourceSample
 	ticks      <-chan time.Time
@@ -91,6 +93,23 @@ func WithLogger(l hclog.Logger) Option {
 func WithEventHook(h supervision.EventHook) Option {
 	return func(c *config) error {
 		c.hook = h
+		return nil
+	}
+}
+
+// WithProtoactorMetrics turns on protoactor's own actor metrics (spawns,
+// restarts, failures, mailbox lengths) in the actor system the node creates.
+// protoactor records them through OpenTelemetry's global meter, whatever
+// provider it is given, so a program that wants them must also make
+// provider the global one (otel.SetMeterProvider): a choice for the
+// program's edge (drover run --protoactor-metrics does it), never the
+// library's. It has no effect with WithActorSystem.
+func WithProtoactorMetrics(provider metric.MeterProvider) Option {
+	return func(c *config) error {
+		if provider == nil {
+			return configError("WithProtoactorMetrics", "is nil")
+		}
+		c.meters = provider
 		return nil
 	}
 }
@@ -231,9 +250,13 @@ func NewNode(opts ...Option) (*Node, error) {
 	n.system = c.system
 	if n.system == nil {
 		n.ownSystem = true
-		n.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		sysOpts := []actor.ConfigOption{actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 			return slog.New(NewSlogHandler(n.logger.Named("protoactor"), WithDemoteInfo()))
-		}))
+		})}
+		if c.meters != nil {
+			sysOpts = append(sysOpts, actor.WithMetricProviders(c.meters))
+		}
+		n.system = actor.NewActorSystem(sysOpts...)
 	}
 	go n.dispatchEvents()
 	if c.limits != nil {

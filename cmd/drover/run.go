@@ -14,7 +14,11 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/drover-go/drover/actors"
 	"github.com/drover-go/drover/actors/admin"
@@ -35,6 +39,9 @@ type runOptions struct {
 	ConfigFile string // --config: the configuration file; required
 	Admin      string // --admin: replaces the file's admin.address; "" keeps it
 	LogLevel   string // --log-level, when given: replaces the file's log.level; "" keeps it
+	// ProtoactorMetrics (--protoactor-metrics) adds protoactor's own actor
+	// metrics to /metrics.
+	ProtoactorMetrics bool
 
 	// started, if not nil, is called once the node runs and its admin
 	// endpoint listens, with the address it got.
@@ -101,6 +108,7 @@ printed, one per line, as file:line:column: field is value; allowed: ...);
 	f := cmd.Flags()
 	f.StringVar(&o.ConfigFile, "config", "", "the node's configuration file (HCL), such as examples/node/drover.hcl; required")
 	f.StringVar(&o.Admin, "admin", "", `admin endpoint host:port, replacing the file's admin.address ("127.0.0.1:0" picks a free port)`)
+	f.BoolVar(&o.ProtoactorMetrics, "protoactor-metrics", false, "also serve protoactor's own actor metrics (protoactor_*) on /metrics; this sets OpenTelemetry's global meter provider for the process")
 	return cmd
 }
 
@@ -137,6 +145,17 @@ func loadRunConfig(o runOptions) (*config.Config, error) {
 	return cfg, nil
 }
 
+// protoactorMeters returns an OpenTelemetry meter provider that exports to
+// a Prometheus registry of its own, for protoactor's actor metrics.
+func protoactorMeters() (*prometheus.Registry, *sdkmetric.MeterProvider, error) {
+	reg := prometheus.NewRegistry()
+	exp, err := otelprom.New(otelprom.WithRegisterer(reg))
+	if err != nil {
+		return nil, nil, err
+	}
+	return reg, sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp)), nil
+}
+
 // configError is a usage error listing the problems in a configuration, one
 // per line as config.Load gives them, below a line naming the file.
 func configError(file string, err error) error {
@@ -167,6 +186,19 @@ func runNode(ctx context.Context, o runOptions, stderr io.Writer, sigs <-chan os
 	opts, err := cfg.NodeOptions(logger)
 	if err != nil {
 		return configError(cfg.File, err)
+	}
+	var gatherers []prometheus.Gatherer
+	if o.ProtoactorMetrics {
+		reg, provider, err := protoactorMeters()
+		if err != nil {
+			return failuref("protoactor metrics: %w", err)
+		}
+		// protoactor reads OpenTelemetry's global meter, whatever provider
+		// its system is given: the command, not the library, sets it.
+		otel.SetMeterProvider(provider)
+		defer func() { _ = provider.Shutdown(context.Background()) }()
+		opts = append(opts, actors.WithProtoactorMetrics(provider))
+		gatherers = append(gatherers, reg)
 	}
 	handlers := builtinHandlers()
 	types := make([]string, 0, len(handlers))
@@ -211,6 +243,7 @@ func runNode(ctx context.Context, o runOptions, stderr io.Writer, sigs <-chan os
 		admin.WithReady(func() bool { return !n.Draining() }),
 		admin.WithRuntimeMetrics(),
 		admin.WithLogger(logger),
+		admin.WithGatherers(gatherers...),
 	}
 	if member != nil {
 		name := cfg.Cluster.Name

@@ -455,3 +455,28 @@ func TestRunBinaryConfigError(t *testing.T) {
 	assert.Contains(t, stderr.String(), "\n"+bad+`:3:13: pool "cpu": workers is -1; allowed: 1 to 65536`+"\n")
 	assert.Contains(t, stderr.String(), "\n"+bad+`:4:3: pool "cpu": unknown field "wokers"`)
 }
+
+// TestRunProtoactorMetrics checks that --protoactor-metrics adds
+// protoactor's own metrics to /metrics, beside Drover's.
+func TestRunProtoactorMetrics(t *testing.T) {
+	file := writeConfig(t, "node.hcl", testNodeConfig)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var logs syncBuffer
+	up := make(chan startedNode, 1)
+	o := runOptions{ConfigFile: file, ProtoactorMetrics: true, started: func(n *actors.Node, a net.Addr) { up <- startedNode{n, a} }}
+	errc := make(chan error, 1)
+	go func() { errc <- runNode(ctx, o, &logs, nil) }()
+	var s startedNode
+	select {
+	case s = <-up:
+	case err := <-errc:
+		t.Fatalf("runNode returned before starting: %v; logs:\n%s", err, logs.String())
+	}
+	code, body := get(t, testClient(), "http://"+s.addr.String()+"/metrics")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, "protoactor_actor_spawn_count", "protoactor counts the node's actors")
+	assert.Contains(t, body, "drover_tasks_submitted_total")
+	cancel()
+	require.NoError(t, <-errc)
+}
