@@ -75,7 +75,7 @@ const optIdempotent SubmitOption = 1 << iota
 // Idempotent marks a task as harmless to run more than once: when the
 // member running it is lost, the task is dispatched again to another member
 // instead of failing with ErrMemberLost. (It sets the envelope's
-// idempotent field.)
+// idempotent field.) A Task with Idempotent set is treated the same.
 func Idempotent() SubmitOption { return optIdempotent }
 
 // Submit accepts a task for the cluster: it picks a member that has the
@@ -163,7 +163,7 @@ func (m *Member) submit(ctx context.Context, t actors.Task, wait bool, opts []Su
 		key:        t.Key,
 		payload:    t.Payload,
 		priority:   t.Priority,
-		idempotent: o&optIdempotent != 0,
+		idempotent: o&optIdempotent != 0 || t.Idempotent,
 	}
 	if t.ID != "" {
 		f.extra().id = t.ID
