@@ -574,6 +574,22 @@ func (p *pool) release(w *worker, f *Future, crashed, retry, wantNext bool) (nex
 	if retry {
 		p.retryLocked(f)
 	}
+	if wantNext && !crashed && p.queue.len() > 0 && (w.state == WorkerIdle || w.state == WorkerBusy) {
+		// Every locked operation ends with the queue empty or no free slot,
+		// so the slot this runner frees is the only one: the strategy could
+		// pick no other worker. Keep the slot and take the next task.
+		var now int64
+		if p.cfg.Aging > 0 {
+			now = p.node.clock()
+		}
+		next = p.queue.peek(p.cfg.Aging, now)
+		p.queue.remove(next)
+		p.inflight.pushBack(next)
+		next.where, next.worker = inFlight, w
+		p.wakeLocked()
+		p.mu.Unlock()
+		return next
+	}
 	w.inflight--
 	p.strategy.Done(w.id)
 	if crashed {
