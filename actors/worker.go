@@ -189,9 +189,10 @@ func (inc *incarnation) run() {
 		case <-p.quit:
 			return
 		case f := <-inc.w.inbox:
+			var now int64 // the clock at the end of the last task, handed on
 			for f != nil {
 				var panicked bool
-				if f, panicked = inc.exec(f); panicked {
+				if f, now, panicked = inc.exec(f, now); panicked {
 					return
 				}
 				if f != nil && inc.stopped() {
@@ -217,15 +218,20 @@ func (inc *incarnation) stopped() bool {
 }
 
 // exec runs f. It reports whether the handler panicked (or the backend
-// crashed), and returns the next task the pool handed to this runner.
-func (inc *incarnation) exec(f *Future) (next *Future, panicked bool) {
+// crashed), and returns the next task the pool handed to this runner and
+// the clock when f ended. now, if not 0, is the clock reading to start f
+// with (the end of the task before, handed on at once).
+func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, panicked bool) {
 	w, p := inc.w, inc.w.pool
 	if !f.state.CompareAndSwap(jobPending, jobRunning) {
 		// It already has its result (timed out or canceled while dispatched).
-		return p.release(w, f, false, false, true), false
+		return p.release(w, f, false, false, true), 0, false
 	}
 	n := p.node
-	start := n.clock()
+	start := now
+	if start < f.accepted { // 0, or f came after the last task ended
+		start = n.clock()
+	}
 	if f.attempt == 0 {
 		f.startedNs.Store(start)
 		p.waitHist.Record(time.Duration(start - f.accepted))
@@ -270,8 +276,8 @@ func (inc *incarnation) exec(f *Future) (next *Future, panicked bool) {
 			res.Output, res.Err = f.handler(ctx, f.payload)
 		}
 	}()
-	run := n.clock() - start
-	res.Run = time.Duration(run)
+	end = n.clock()
+	res.Run = time.Duration(end - start)
 	p.runHist.Record(res.Run)
 	if panicked {
 		res.Output, res.Value = nil, nil
@@ -289,14 +295,14 @@ func (inc *incarnation) exec(f *Future) (next *Future, panicked bool) {
 	}
 	if res.Err != nil && !panicked && f.x != nil && int(f.attempt) < f.x.retry.MaxAttempts && errors.Is(res.Err, ErrTransient) &&
 		!p.quarantined(f.ID()) && f.state.CompareAndSwap(jobRunning, jobPending) {
-		return p.release(w, f, false, true, true), false
+		return p.release(w, f, false, true, true), 0, false
 	}
 	f.finish(res, w)
 	next = p.release(w, f, panicked, false, !panicked)
 	if panicked {
 		inc.sys.Root.Send(inc.self, &crashed{err: res.Err})
 	}
-	return next, panicked
+	return next, end, panicked
 }
 
 // contextError names why a handler's context ended when the handler
