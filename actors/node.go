@@ -165,11 +165,14 @@ type Node struct {
 	stopGrace  time.Duration
 	hook       supervision.EventHook
 
-	root    *actor.PID
-	pools   []*pool
-	byName  map[string]*pool
-	ready   chan struct{}
-	stopped chan struct{}
+	root   *actor.PID
+	pools  []*pool
+	byName map[string]*pool
+	ready  chan struct{}
+	// up closes once every worker a pool starts with has started once.
+	up        chan struct{}
+	upPending atomic.Int64
+	stopped   chan struct{}
 
 	handlers atomic.Pointer[map[string]Handler]
 	handleMu sync.Mutex // serializes Handle's copy-on-write
@@ -224,6 +227,7 @@ func NewNode(opts ...Option) (*Node, error) {
 		hook:       c.hook,
 		byName:     map[string]*pool{},
 		ready:      make(chan struct{}),
+		up:         make(chan struct{}),
 		stopped:    make(chan struct{}),
 		events:     make(chan supervision.Event, eventBuffer),
 		stopEvents: make(chan struct{}),
@@ -231,6 +235,9 @@ func NewNode(opts ...Option) (*Node, error) {
 	}
 	handlers := c.handlers
 	n.handlers.Store(&handlers)
+	for _, pc := range c.pools {
+		n.upPending.Add(int64(pc.withDefaults().Workers))
+	}
 	for _, pc := range c.pools {
 		pc = pc.withDefaults()
 		if err := pc.validate(); err != nil {
@@ -661,6 +668,30 @@ func (n *Node) SetWorkerWeight(pool string, index, weight int) error {
 		return fmt.Errorf("%w: pool %q worker %d: %w", ErrInvalidConfig, pool, index, err)
 	}
 	return nil
+}
+
+// WaitReady blocks until every worker the node's pools start with has
+// started once (a process worker's child has answered its handshake), or
+// ctx ends. Tasks submitted before need not wait for it: they queue.
+func (n *Node) WaitReady(ctx context.Context) error {
+	select {
+	case <-n.up:
+		return nil
+	default:
+	}
+	select {
+	case <-n.up:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// workerUp counts a worker's first start toward WaitReady.
+func (n *Node) workerUp() {
+	if n.upPending.Add(-1) == 0 {
+		close(n.up)
+	}
 }
 
 // Draining reports whether Shutdown has begun: the node refuses new tasks.

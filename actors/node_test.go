@@ -451,3 +451,17 @@ func TestStatsWorkersByState(t *testing.T) {
 	require.NoError(t, wait(t, f).Err)
 	assert.Equal(t, fmt.Sprint(actors.WorkerBusy), "busy")
 }
+
+func TestWaitReady(t *testing.T) {
+	n := newNode(t, actors.WithPool(actors.PoolConfig{Name: "a", Workers: 2}), actors.WithPool(actors.PoolConfig{Name: "b", MinWorkers: 1, MaxWorkers: 4}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, n.WaitReady(ctx))
+	st := n.Stats()
+	assert.Equal(t, 2, st.Pools[0].WorkersByState[actors.WorkerIdle])
+	assert.Equal(t, 1, st.Pools[1].WorkersByState[actors.WorkerIdle])
+
+	done, cancelDone := context.WithCancel(context.Background())
+	cancelDone()
+	require.NoError(t, n.WaitReady(done), "ready stays ready")
+}

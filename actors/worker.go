@@ -151,6 +151,9 @@ func (a *workerActor) start(c actor.Context) {
 	}
 	defer p.mu.Unlock()
 	w.started++
+	if w.started == 1 && w.id < p.cfg.Workers {
+		p.node.workerUp()
+	}
 	w.pid = c.Self()
 	w.be = a.inc.be
 	for range p.cfg.Concurrency {
