@@ -44,6 +44,9 @@ var (
 	// RetryPolicy runs again when its handler returns an error that wraps
 	// it (see Transient).
 	ErrTransient = errors.New("drover: transient error")
+	// ErrResource is returned at Submit while the node is over a resource
+	// limit for the task's priority (see ResourceLimits).
+	ErrResource = errors.New("drover: resource limit")
 	// ErrInvalidConfig is returned by NewNode for a configuration it cannot run.
 	ErrInvalidConfig = errors.New("drover: invalid config")
 )

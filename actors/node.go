@@ -348,6 +348,9 @@ func (n *Node) stopMonitor() {
 	}
 }
 
+// closeSystem ends what the node started besides its actors: handler
+// contexts, the resource monitor, the event dispatcher and, if the node
+// created it, the actor system.
 func (n *Node) closeSystem() {
 	for _, p := range n.pools {
 		p.cancelRun()
@@ -598,16 +601,10 @@ func (n *Node) shutdown(ctx context.Context) (ShutdownReport, error) {
 		break
 	}
 	for _, p := range n.pools {
-		p.cancelRun()
 		rep.Drained += p.drained.Load()
 		rep.Failed += p.shutFailed.Load()
 	}
-	n.stopMonitor()
-	close(n.stopEvents)
-	<-n.eventsDone
-	if n.ownSystem {
-		n.system.Shutdown()
-	}
+	n.closeSystem()
 	close(n.stopped)
 	n.logger.Debug("node stopped", "drained", rep.Drained, "failed", rep.Failed, "abandoned", rep.Abandoned)
 	if drainErr != nil {

@@ -98,10 +98,6 @@ func WithResourceTicks(ticks <-chan time.Time) Option {
 	}
 }
 
-// ErrResource is returned at Submit while the node is over a resource
-// limit for the task's priority (see ResourceLimits).
-var ErrResource = fmt.Errorf("drover: resource limit")
-
 // sampleResources reads the Go heap and the process's CPU time, and adds
 // the resident memory of process workers.
 func (n *Node) sampleResources() ResourceSample {

@@ -61,7 +61,6 @@ type worker struct {
 	idleSince int64   // node clock when it last became idle
 	be        backend // the current incarnation's backend, or nil
 	pid       *actor.PID
-	done      uint64 // tasks whose handler returned
 }
 
 // crashed tells a worker actor that one of its runners panicked, so that

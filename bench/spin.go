@@ -31,7 +31,9 @@ func calibrateSpin(d time.Duration) int {
 	n := 1024
 	for {
 		start := time.Now()
-		spin(n)
+		if spin(n) == 0 {
+			panic("bench: spin returned 0")
+		}
 		if time.Since(start) >= minSample {
 			break
 		}
@@ -40,7 +42,9 @@ func calibrateSpin(d time.Duration) int {
 	best := time.Duration(1<<63 - 1)
 	for range trials {
 		start := time.Now()
-		spin(n)
+		if spin(n) == 0 {
+			panic("bench: spin returned 0")
+		}
 		best = min(best, time.Since(start))
 	}
 	return max(int(float64(n)*float64(d)/float64(best)), 1)

@@ -12,13 +12,12 @@ import (
 
 // strategyHarness wires a Strategy to fakes.
 type strategyHarness struct {
-	s       *Strategy
-	clock   *fakeClock
-	timers  *fakeTimers
-	sup     *fakeSupervisor
-	events  *eventLog
-	gaveUp  []string
-	options []StrategyOption
+	s      *Strategy
+	clock  *fakeClock
+	timers *fakeTimers
+	sup    *fakeSupervisor
+	events *eventLog
+	gaveUp []string
 }
 
 func newHarness(t *testing.T, children []string, opts ...StrategyOption) *strategyHarness {
