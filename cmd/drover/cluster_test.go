@@ -1,18 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"regexp"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -81,49 +78,11 @@ cluster {
 }
 `, port, port))
 
-	cmd := exec.CommandContext(ctx, bin, "run", "--config", file)
 	// protoactor's cluster races with itself (see actors/cluster's package
 	// doc): the race detector's reports must not change the exit status;
 	// the test fails on those that involve Drover's code instead.
-	cmd.Env = append(os.Environ(), "GORACE=exitcode=0")
-	stderr, err := cmd.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	waited := false
-	defer func() {
-		if !waited {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
-	var logs syncBuffer
-	addrc, memberc := make(chan string, 1), make(chan string, 1)
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			_, _ = logs.Write([]byte(line + "\n"))
-			if m := memberLine.FindStringSubmatch(line); m != nil {
-				memberc <- m[1]
-			}
-			if m := adminLine.FindStringSubmatch(line); m != nil {
-				addrc <- m[1]
-			}
-		}
-	}()
-	var addr, memberAddr string
-	for addr == "" || memberAddr == "" {
-		select {
-		case addr = <-addrc:
-		case memberAddr = <-memberc:
-		case <-readDone:
-			t.Fatalf("drover run ended before its admin endpoint listened:\n%s", logs.String())
-		case <-ctx.Done():
-			t.Fatalf("no member and admin addresses logged in time:\n%s", logs.String())
-		}
-	}
+	p, found := startRun(ctx, t, bin, file, []string{"GORACE=exitcode=0"}, adminLine, memberLine)
+	addr, memberAddr := found[0], found[1]
 
 	c := testClient()
 	t.Run("status", func(t *testing.T) {
@@ -156,15 +115,7 @@ cluster {
 		assert.Regexp(t, `(?m)^  e2e \(self\) +`+regexp.QuoteMeta(memberAddr)+` +up +`, string(out))
 	})
 
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case <-readDone:
-	case <-ctx.Done():
-		t.Fatalf("drover run did not stop on SIGTERM:\n%s", logs.String())
-	}
-	err = cmd.Wait()
-	waited = true
-	out := logs.String()
+	out, err := p.terminate(ctx, t)
 	require.NoError(t, err, "exit status 0 after SIGTERM; logs:\n%s", out)
 	assert.Contains(t, out, "e2e: draining: reason=terminated")
 	assert.Contains(t, out, "e2e: node stopped: drained=0 failed=0 abandoned=0")

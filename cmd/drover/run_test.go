@@ -329,6 +329,81 @@ func TestBuiltinHandlers(t *testing.T) {
 // adminLine matches the log line that gives the admin endpoint's address.
 var adminLine = regexp.MustCompile(`admin listening: addr=(127\.0\.0\.1:\d+)`)
 
+// runProcess is a `drover run` process under test, its stderr collected.
+type runProcess struct {
+	cmd      *exec.Cmd
+	logs     syncBuffer
+	readDone chan struct{} // closed once stderr has ended
+	waited   bool
+}
+
+// startRun starts `drover run --config file` with env added to the
+// environment, and waits until each pattern has matched a line of its log,
+// returning the first submatch of each. The process is killed at the end of
+// the test unless terminate has reaped it.
+func startRun(ctx context.Context, t *testing.T, bin, file string, env []string, patterns ...*regexp.Regexp) (*runProcess, []string) {
+	t.Helper()
+	p := &runProcess{cmd: exec.CommandContext(ctx, bin, "run", "--config", file), readDone: make(chan struct{})}
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
+	stderr, err := p.cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, p.cmd.Start())
+	t.Cleanup(func() {
+		if !p.waited { // a failed check: stop the node
+			_ = p.cmd.Process.Kill()
+			_ = p.cmd.Wait()
+		}
+	})
+	matches := make([]chan string, len(patterns))
+	for i := range matches {
+		matches[i] = make(chan string, 1)
+	}
+	go func() {
+		defer close(p.readDone)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			_, _ = p.logs.Write([]byte(line + "\n"))
+			for i, re := range patterns {
+				if m := re.FindStringSubmatch(line); m != nil {
+					select {
+					case matches[i] <- m[1]:
+					default: // only the first match counts
+					}
+				}
+			}
+		}
+	}()
+	found := make([]string, len(patterns))
+	for i := range patterns {
+		select {
+		case found[i] = <-matches[i]:
+		case <-p.readDone:
+			t.Fatalf("drover run ended before logging %q:\n%s", patterns[i], p.logs.String())
+		case <-ctx.Done():
+			t.Fatalf("drover run did not log %q in time:\n%s", patterns[i], p.logs.String())
+		}
+	}
+	return p, found
+}
+
+// terminate sends SIGTERM, waits for the process to end and returns its
+// whole log and its exit error.
+func (p *runProcess) terminate(ctx context.Context, t *testing.T) (string, error) {
+	t.Helper()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case <-p.readDone:
+	case <-ctx.Done():
+		t.Fatalf("drover run did not stop on SIGTERM:\n%s", p.logs.String())
+	}
+	err := p.cmd.Wait()
+	p.waited = true
+	return p.logs.String(), err
+}
+
 // TestRunEndToEnd builds the command, runs a node from a file, looks at it
 // through the admin endpoint and `drover status`, and stops it with SIGTERM.
 func TestRunEndToEnd(t *testing.T) {
@@ -340,39 +415,8 @@ func TestRunEndToEnd(t *testing.T) {
 	defer cancel()
 	file := writeConfig(t, "node.hcl", testNodeConfig)
 
-	cmd := exec.CommandContext(ctx, bin, "run", "--config", file)
-	stderr, err := cmd.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	waited := false
-	defer func() {
-		if !waited { // a failed check: stop the node
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
-	var logs syncBuffer
-	addrc := make(chan string, 1)
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			_, _ = logs.Write([]byte(line + "\n"))
-			if m := adminLine.FindStringSubmatch(line); m != nil {
-				addrc <- m[1]
-			}
-		}
-	}()
-	var addr string
-	select {
-	case addr = <-addrc:
-	case <-readDone:
-		t.Fatalf("drover run ended before its admin endpoint listened:\n%s", logs.String())
-	case <-ctx.Done():
-		t.Fatalf("no admin address logged in time:\n%s", logs.String())
-	}
+	p, found := startRun(ctx, t, bin, file, nil, adminLine)
+	addr := found[0]
 
 	c := testClient()
 	base := "http://" + addr
@@ -425,16 +469,8 @@ func TestRunEndToEnd(t *testing.T) {
 		assert.Len(t, st.Pools[1].WorkerList, 2)
 	})
 
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case <-readDone:
-	case <-ctx.Done():
-		t.Fatalf("drover run did not stop on SIGTERM:\n%s", logs.String())
-	}
-	err = cmd.Wait()
-	waited = true
-	require.NoError(t, err, "exit status 0 after SIGTERM; logs:\n%s", logs.String())
-	out := logs.String()
+	out, err := p.terminate(ctx, t)
+	require.NoError(t, err, "exit status 0 after SIGTERM; logs:\n%s", out)
 	assert.Contains(t, out, "e2e: draining: reason=terminated drain_timeout=20s")
 	assert.Contains(t, out, "e2e: node stopped: drained=0 failed=0 abandoned=0")
 }
