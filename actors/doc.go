@@ -37,6 +37,20 @@
 // Nothing spins and nothing polls. Within a pool, a task never starts while a
 // task of a higher priority waits.
 //
+// # Faults, scaling and limits
+//
+// A crashed worker restarts after an exponential backoff within a restart
+// budget (PoolConfig.Restarts, Backoff, Scope, Decider); a handler panic
+// fails only its task (a *PanicError with the stack) and restarts the
+// worker at once. A pool whose workers all exceed their budget fails and is
+// restarted within PoolConfig.PoolRestarts. Health probes, circuit
+// breakers, quarantine of task IDs that keep crashing workers, retries of
+// errors marked with Transient, stuck-worker replacement (StuckGrace) and
+// shedding (Shed) are options of PoolConfig and Task. Dynamic pools scale
+// between MinWorkers and MaxWorkers (ScalePolicy); WithResourceLimits
+// refuses work by priority over memory and CPU limits (ErrResource). Every
+// such step is an event on WithEventHook.
+//
 // # Shutdown
 //
 // Node.Shutdown stops admission, drains queued and running tasks until its
