@@ -627,7 +627,7 @@ func (p *pool) moveLocked(w *worker, s WorkerState) {
 	}
 	from := w.state
 	w.state = s
-	if s == WorkerIdle {
+	if s == WorkerIdle && p.dynamic() { // only the autoscaler reads it
 		w.idleSince = p.node.clock()
 	}
 	if p.node.hook != nil {
