@@ -45,14 +45,17 @@ func TestShedDisplacesNewestLowest(t *testing.T) {
 
 func TestAgingLetsLowPriorityThrough(t *testing.T) {
 	g := newGate()
-	n := newNode(t, actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1, Aging: time.Millisecond}), actors.WithHandler("gate", g.handler))
+	// Aging of 20 ms: the low task waits 70 ms and so rises three levels,
+	// while the high one, released at once, would need a 20 ms stall of its
+	// own to tie with it (ties go to the higher original priority).
+	n := newNode(t, actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1, Aging: 20 * time.Millisecond}), actors.WithHandler("gate", g.handler))
 	first, err := n.TrySubmit(actors.Task{Type: "gate", Payload: []byte("first")})
 	require.NoError(t, err)
 	<-g.started
 	low, err := n.TrySubmit(actors.Task{Type: "gate", Priority: actors.PriorityLow, Payload: []byte("low")})
 	require.NoError(t, err)
-	// Let the low task age past three levels: 3 ms of waiting.
-	aged := time.Now().Add(4 * time.Millisecond)
+	// Let the low task age past three levels: 60 ms of waiting.
+	aged := time.Now().Add(70 * time.Millisecond)
 	eventually(t, "the low task to age", func() bool { return time.Now().After(aged) })
 	high, err := n.TrySubmit(actors.Task{Type: "gate", Priority: actors.PriorityHigh, Payload: []byte("high")})
 	require.NoError(t, err)

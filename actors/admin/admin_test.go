@@ -209,12 +209,14 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 2.0, workers)
-	// Latency histograms: every accepted cpu task waited in the queue once;
-	// each attempt ran once (the timed-out one too).
+	// Latency histograms: a task's queue wait is recorded when it starts.
+	// The five that ran to a result started; the one with a 1 ms timeout
+	// may have ended in the queue first, on a loaded machine.
 	assert.Equal(t, dto.MetricType_HISTOGRAM, fams["drover_task_queue_wait_seconds"].GetType())
 	for _, m := range fams["drover_task_queue_wait_seconds"].GetMetric() {
 		if hasLabels(m, cpu) {
-			assert.Equal(t, uint64(6), m.GetHistogram().GetSampleCount())
+			n := m.GetHistogram().GetSampleCount()
+			assert.True(t, n == 5 || n == 6, "queue waits recorded: %d", n)
 		}
 	}
 	assert.Contains(t, fams, "drover_task_run_seconds")
