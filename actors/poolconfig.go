@@ -1,0 +1,249 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/drover-go/drover/supervision"
+)
+
+// PoolConfig declares a pool of workers. Zero fields take the defaults listed
+// on each field.
+type PoolConfig struct {
+	// Name identifies the pool; required, unique within a node.
+	Name string
+	// Kind is the worker kind; the zero value is KindCPU.
+	Kind Kind
+	// Workers is the number of workers; zero means GOMAXPROCS for cpu,
+	// 4 for io and GOMAXPROCS for mixed.
+	Workers int
+	// MinWorkers and MaxWorkers make the pool dynamic when MaxWorkers is
+	// set: it starts with Workers (default MinWorkers) and scales between
+	// the bounds with its load, as Scale says. MinWorkers defaults to 1.
+	// Without MaxWorkers the pool is fixed at Workers.
+	MinWorkers, MaxWorkers int
+	// Scale tunes a dynamic pool's autoscaler.
+	Scale ScalePolicy
+	// Concurrency is the number of tasks one worker runs at once; zero means
+	// 1 for cpu, 64 for io and 4 for mixed.
+	Concurrency int
+	// Strategy names the router strategy (see router.Names); zero means
+	// "round-robin".
+	Strategy string
+	// QueueCapacity bounds the number of queued tasks; zero means 1024.
+	QueueCapacity int
+	// TaskTimeout is the default timeout of the pool's tasks; zero means none.
+	TaskTimeout time.Duration
+	// Restarts is each worker's restart budget: a worker that crashes more
+	// often is stopped for good. Zero means 100 restarts within 10s. A
+	// handler panic restarts the worker at once and does not count: the
+	// runner recovered it and only that task failed.
+	Restarts supervision.Intensity
+	// Scope says which workers a crash restarts: supervision.OneForOne (the
+	// default: the crashed worker), AllForOne (every worker of the pool) or
+	// RestForOne (the crashed worker and those started after it).
+	Scope supervision.Scope
+	// Decider maps a crash to a directive (restart, stop, resume,
+	// escalate); nil restarts. A handler panic reaches it as a *PanicError.
+	Decider supervision.Decider
+	// Backoff delays each restart of a crashed worker (not those after a
+	// handler panic); the attempt count
+	// resets once a worker has stayed up for StablePeriod. Zero means
+	// Initial 10ms, Max 5s, Multiplier 2, Jitter 0.2.
+	Backoff supervision.Backoff
+	// StablePeriod is how long a restarted worker must stay up for its
+	// backoff to start again from Initial; zero means 1s.
+	StablePeriod time.Duration
+	// Aging lifts a queued task by one priority level for every Aging it
+	// has waited, so that a steady stream of high-priority work cannot
+	// starve low priorities for ever. Zero means strict priority order.
+	Aging time.Duration
+	// Shed lets a task that finds the queue full displace the newest queued
+	// task of the lowest priority below its own; the displaced task ends
+	// with ErrShed. Without Shed (the default) a full queue refuses
+	// (TrySubmit) or waits (Submit).
+	Shed bool
+	// StuckGrace is how long a handler may run past its task's deadline
+	// before its worker counts as stuck: the worker leaves routing and is
+	// replaced, and the handler's goroutine is abandoned (Go cannot stop a
+	// goroutine). Zero means 1s, and for a process pool 2*KillGrace+1s, so
+	// that the child is killed first.
+	StuckGrace time.Duration
+	// PoolRestarts is the pool's own budget: when every worker has
+	// exceeded its restart budget the pool has failed, and the root restarts
+	// it (all its workers, after the pool's Backoff) if the pool has failed
+	// no more often than this; queued tasks wait for the restart. Past it,
+	// or with MaxRestarts set to supervision.NoRestarts, the pool stops for
+	// good: its queued tasks and new submissions fail with ErrWorkerCrashed.
+	// Zero means 3 restarts within 1 minute.
+	PoolRestarts supervision.Intensity
+	// Health, when set, probes every worker each Health.Interval; a worker
+	// that fails Health.FailureThreshold probes in a row is unhealthy: it
+	// leaves routing and restarts. Zero fields take supervision's defaults.
+	Health *supervision.HealthPolicy
+	// HealthCheck, when set with Health, is run by each probe (off the
+	// worker's task goroutines, with a context that ends at Health.Timeout);
+	// an error fails the probe. Without it a probe checks that the worker's
+	// actor (and a process worker's child) answers.
+	HealthCheck func(ctx context.Context, worker string) error
+	// Breaker, when set, gives the pool a circuit breaker, and one per task
+	// type: while one is open, Submit refuses the pool's (or the type's)
+	// tasks at once with ErrCircuitOpen. Handler errors, panics, timeouts
+	// and crashes count as failures.
+	Breaker *supervision.BreakerConfig
+	// QuarantineAfter is the number of worker crashes (handler panics
+	// included) a task with an ID may cause before that ID is quarantined:
+	// refused at Submit and never retried. Zero means 3; NoQuarantine turns
+	// it off.
+	QuarantineAfter int
+	// Process configures the child processes of a KindProcess pool; it is
+	// required for that kind and ignored for the others.
+	Process *ProcessConfig
+}
+
+// NoQuarantine, as PoolConfig.QuarantineAfter, never quarantines a task.
+const NoQuarantine = -1
+
+// Limits on PoolConfig fields.
+const (
+	maxWorkers       = 1 << 16
+	maxConcurrency   = 1 << 16
+	maxQueueCapacity = 1 << 26
+)
+
+func (c PoolConfig) withDefaults() PoolConfig {
+	procs := runtime.GOMAXPROCS(0)
+	if c.Kind == KindProcess && c.Process != nil {
+		pc := c.Process.withDefaults()
+		c.Process = &pc
+	}
+	if c.MaxWorkers > 0 && c.MinWorkers == 0 {
+		c.MinWorkers = 1
+	}
+	if c.Workers == 0 && c.MaxWorkers > 0 {
+		c.Workers = c.MinWorkers
+	}
+	if c.Workers == 0 {
+		switch c.Kind {
+		case KindIO, KindProcess:
+			c.Workers = 4
+		default:
+			c.Workers = procs
+		}
+	}
+	if c.MaxWorkers == 0 {
+		c.MinWorkers, c.MaxWorkers = c.Workers, c.Workers
+	}
+	c.Scale = c.Scale.withDefaults()
+	if c.Concurrency == 0 {
+		switch c.Kind {
+		case KindIO:
+			c.Concurrency = 64
+		case KindMixed:
+			c.Concurrency = 4
+		default:
+			c.Concurrency = 1
+		}
+	}
+	if c.Strategy == "" {
+		c.Strategy = "round-robin"
+	}
+	if c.QueueCapacity == 0 {
+		c.QueueCapacity = 1024
+	}
+	if c.Restarts == (supervision.Intensity{}) {
+		c.Restarts = supervision.Intensity{MaxRestarts: 100, Window: 10 * time.Second}
+	}
+	if c.Backoff == (supervision.Backoff{}) {
+		c.Backoff = supervision.Backoff{Initial: 10 * time.Millisecond, Max: 5 * time.Second}
+	}
+	c.Backoff = c.Backoff.WithDefaults()
+	c.Restarts = c.Restarts.WithDefaults()
+	if c.StablePeriod == 0 {
+		c.StablePeriod = time.Second
+	}
+	if c.PoolRestarts == (supervision.Intensity{}) {
+		c.PoolRestarts = supervision.Intensity{MaxRestarts: 3, Window: time.Minute}
+	}
+	c.PoolRestarts = c.PoolRestarts.WithDefaults()
+	if c.QuarantineAfter == 0 {
+		c.QuarantineAfter = 3
+	}
+	if c.Health != nil {
+		h := c.Health.WithDefaults()
+		c.Health = &h
+	}
+	if c.Breaker != nil {
+		b := c.Breaker.WithDefaults()
+		c.Breaker = &b
+	}
+	if c.StuckGrace == 0 {
+		c.StuckGrace = time.Second
+		if c.Kind == KindProcess && c.Process != nil && c.Process.KillGrace > 0 {
+			// Let the backend's own cancel, SIGTERM, SIGKILL sequence run first.
+			c.StuckGrace = 2*c.Process.KillGrace + time.Second
+		}
+	}
+	return c
+}
+
+func (c PoolConfig) validate() error {
+	field := func(name string) string { return fmt.Sprintf("pool %q: %s", c.Name, name) }
+	switch {
+	case c.Name == "":
+		return configError("PoolConfig.Name", "is empty; a pool needs a name")
+	case !c.Kind.valid():
+		return configError(field("Kind"), "is %d; allowed: cpu, io, mixed, process", c.Kind)
+	case c.Kind == KindProcess && c.Process == nil:
+		return configError(field("Process"), "is missing; a process pool needs a command")
+	case c.Workers < 1 || c.Workers > maxWorkers:
+		return configError(field("Workers"), "is %d; allowed: 1 to %d", c.Workers, maxWorkers)
+	case c.MaxWorkers > maxWorkers:
+		return configError(field("MaxWorkers"), "is %d; allowed: 0 (a fixed pool) to %d", c.MaxWorkers, maxWorkers)
+	case c.MinWorkers < 1 || c.MinWorkers > c.MaxWorkers:
+		return configError(field("MinWorkers"), "is %d; allowed: 1 to MaxWorkers (%d)", c.MinWorkers, c.MaxWorkers)
+	case c.Workers < c.MinWorkers || c.Workers > c.MaxWorkers:
+		return configError(field("Workers"), "is %d; allowed: MinWorkers (%d) to MaxWorkers (%d)", c.Workers, c.MinWorkers, c.MaxWorkers)
+	case c.Concurrency < 1 || c.Concurrency > maxConcurrency:
+		return configError(field("Concurrency"), "is %d; allowed: 1 to %d", c.Concurrency, maxConcurrency)
+	case c.QueueCapacity < 1 || c.QueueCapacity > maxQueueCapacity:
+		return configError(field("QueueCapacity"), "is %d; allowed: 1 to %d", c.QueueCapacity, maxQueueCapacity)
+	case c.TaskTimeout < 0:
+		return configError(field("TaskTimeout"), "is %s; allowed: 0 (none) or more", c.TaskTimeout)
+	case c.QuarantineAfter < NoQuarantine:
+		return configError(field("QuarantineAfter"), "is %d; allowed: 1 or more, 0 (default 3) or NoQuarantine (-1)", c.QuarantineAfter)
+	case c.Aging < 0:
+		return configError(field("Aging"), "is %s; allowed: 0 (strict priority) or more", c.Aging)
+	case c.StuckGrace < 0:
+		return configError(field("StuckGrace"), "is %s; allowed: 0 (default) or more", c.StuckGrace)
+	case c.MaxWorkers > c.MinWorkers && c.Scale.validate(field) != nil:
+		return c.Scale.validate(field)
+	case c.StablePeriod < 0:
+		return configError(field("StablePeriod"), "is %s; allowed: 0 (default) or more", c.StablePeriod)
+	}
+	if err := c.Backoff.Validate(); err != nil {
+		return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)
+	}
+	if c.Health != nil {
+		if err := c.Health.Validate(); err != nil {
+			return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)
+		}
+	}
+	if c.Breaker != nil {
+		if err := c.Breaker.Validate(); err != nil {
+			return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)
+		}
+	}
+	if err := c.PoolRestarts.Validate(); err != nil {
+		return fmt.Errorf("%w: pool %q: PoolRestarts: %w", ErrInvalidConfig, c.Name, err)
+	}
+	if err := c.Restarts.Validate(); err != nil {
+		return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)
+	}
+	if c.Kind == KindProcess {
+		return c.Process.validate(field("Process"))
+	}
+	return nil
+}
