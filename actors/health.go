@@ -37,22 +37,31 @@ type healthState struct {
 	seq      uint64
 	trackers map[int]*supervision.HealthTracker // by worker id
 	answered map[int]uint64                     // last healthy pong seq, by worker id
-	timer    *time.Timer
+	// probed holds, per round, the incarnation each probe went to: a
+	// worker is judged only on the rounds its current incarnation was
+	// asked, so a worker that came up after a probe left, or a suspended
+	// one, is never judged on a probe it could not answer.
+	probed map[uint64]map[int]*incarnation
+	timer  *time.Timer
+}
+
+// forget drops what the probes knew of w: it left routing.
+func (h *healthState) forget(w *worker) {
+	delete(h.trackers, w.id)
+	delete(h.answered, w.id)
 }
 
 func (a *poolActor) scheduleHealth(c actor.Context) {
 	h := a.p.cfg.Health
-	if h == nil {
+	if h == nil || a.halting {
 		return
 	}
 	self, sys := c.Self(), c.ActorSystem()
-	a.health.timer = time.AfterFunc(h.Interval, func() { sys.Root.Send(self, healthTick{}) })
+	a.health.timer = a.p.timers.after(h.Interval, func() { sys.Root.Send(self, healthTick{}) })
 }
 
 func (a *poolActor) stopHealth() {
-	if a.health.timer != nil {
-		a.health.timer.Stop()
-	}
+	a.p.timers.stop(a.health.timer)
 }
 
 func (a *poolActor) probe(c actor.Context) {
@@ -60,26 +69,32 @@ func (a *poolActor) probe(c actor.Context) {
 	hs := &a.health
 	hs.seq++
 	if hs.trackers == nil {
-		hs.trackers, hs.answered = map[int]*supervision.HealthTracker{}, map[int]uint64{}
+		hs.trackers, hs.answered, hs.probed = map[int]*supervision.HealthTracker{}, map[int]uint64{}, map[uint64]map[int]*incarnation{}
 	}
+	round := map[int]*incarnation{}
+	var targets []*actor.PID
 	p.mu.Lock()
-	var targets []*worker
 	for _, w := range p.workers {
-		if (w.state == WorkerIdle || w.state == WorkerBusy) && w.pid != nil {
-			targets = append(targets, w)
+		if w.state.live() && w.inc != nil {
+			round[w.id] = w.inc
+			targets = append(targets, w.pid)
 		}
 	}
 	p.mu.Unlock()
+	hs.probed[hs.seq] = round
 	ping := &protos.HealthPing{Seq: hs.seq}
-	for _, w := range targets {
-		c.Request(w.pid, ping)
+	for _, pid := range targets {
+		c.Request(pid, ping)
 	}
 	seq, self, sys := hs.seq, c.Self(), c.ActorSystem()
-	time.AfterFunc(p.cfg.Health.Timeout, func() { sys.Root.Send(self, healthDeadline{seq: seq}) })
+	p.timers.after(p.cfg.Health.Timeout, func() { sys.Root.Send(self, healthDeadline{seq: seq}) })
 	a.scheduleHealth(c)
 }
 
 func (a *poolActor) pong(m *protos.HealthPong) {
+	if a.health.answered == nil {
+		return
+	}
 	for _, w := range a.p.workers {
 		if w.name == m.GetWorker() {
 			if m.GetState() != protos.WorkerState_WORKER_STATE_UNHEALTHY {
@@ -90,16 +105,18 @@ func (a *poolActor) pong(m *protos.HealthPong) {
 	}
 }
 
-// judge counts the round seq: workers that did not answer it healthy
-// have failed a probe.
+// judge counts the round seq: workers whose incarnation was probed in it,
+// is still live, and did not answer healthy have failed a probe.
 func (a *poolActor) judge(c actor.Context, seq uint64) {
 	p := a.p
+	round := a.health.probed[seq]
+	delete(a.health.probed, seq)
 	for _, w := range p.workers {
+		inc, asked := round[w.id]
 		p.mu.Lock()
-		live, pid := w.state == WorkerIdle || w.state == WorkerBusy, w.pid
+		current := asked && w.inc == inc && w.state.live()
 		p.mu.Unlock()
-		if !live {
-			delete(a.health.trackers, w.id)
+		if !current {
 			continue
 		}
 		tr := a.health.trackers[w.id]
@@ -110,14 +127,16 @@ func (a *poolActor) judge(c actor.Context, seq uint64) {
 		if !tr.Observe(a.health.answered[w.id] >= seq) {
 			continue
 		}
-		delete(a.health.trackers, w.id)
+		failures := tr.Failures()
 		p.mu.Lock()
-		p.setStateLocked(w, WorkerUnhealthy)
+		a.setWorkerLocked(w, WorkerUnhealthy)
 		p.mu.Unlock()
 		p.unhealthy.Add(1)
-		err := fmt.Errorf("%w: %s failed %d health probes in a row", ErrWorkerCrashed, w.name, tr.Failures())
-		p.node.event(supervision.WorkerUnhealthy{Pool: p.cfg.Name, Worker: w.name, Reason: err, Failures: tr.Failures(), At: time.Now()})
-		c.Send(pid, &crashed{err: err})
+		err := fmt.Errorf("%w: %s failed %d health probes in a row", ErrWorkerCrashed, w.name, failures)
+		p.node.event(supervision.WorkerUnhealthy{Pool: p.cfg.Name, Worker: w.name, Reason: err, Failures: failures, At: time.Now()})
+		// An unhealthy worker is live no more: crash it through the one
+		// path every crash takes.
+		a.crash(c, crashWorker{w: w, inc: inc, err: err})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -188,10 +189,16 @@ type Node struct {
 	stopMon     chan struct{}
 	monDone     chan struct{}
 
-	closing  atomic.Bool
-	shutOnce sync.Once
-	report   ShutdownReport
-	shutErr  error
+	closing     atomic.Bool
+	shutStarted atomic.Bool
+	shutDone    chan struct{} // closed once report and shutErr are final
+	report      ShutdownReport
+	shutErr     error
+	// dispatcherID is the event dispatcher's goroutine id; hookWaits is set
+	// when the hook calls Shutdown, which then must not wait for it.
+	dispatcherID atomic.Uint64
+	hookWaits    atomic.Bool
+	hookCalled   chan struct{}
 }
 
 // NewNode starts a node. Without options it has one pool, "default", of
@@ -232,6 +239,8 @@ func NewNode(opts ...Option) (*Node, error) {
 		events:     make(chan supervision.Event, eventBuffer),
 		stopEvents: make(chan struct{}),
 		eventsDone: make(chan struct{}),
+		shutDone:   make(chan struct{}),
+		hookCalled: make(chan struct{}),
 	}
 	handlers := c.handlers
 	n.handlers.Store(&handlers)
@@ -275,7 +284,7 @@ func NewNode(opts ...Option) (*Node, error) {
 		go n.monitor(*c.limits, sample, c.ticks, n.stopMon, n.monDone)
 	}
 	props := actor.PropsFromProducer(func() actor.Actor { return &rootActor{n: n} },
-		actor.WithSupervisor(actor.NewOneForOneStrategy(10, 10*time.Second, actor.DefaultDecider)))
+		actor.WithSupervisor(rootStrategy{n: n}))
 	root, err := n.system.Root.SpawnNamed(props, n.name)
 	if err != nil {
 		n.closeSystem()
@@ -310,6 +319,7 @@ func (n *Node) event(e supervision.Event) {
 // actor system's event stream, until the node has stopped.
 func (n *Node) dispatchEvents() {
 	defer close(n.eventsDone)
+	n.dispatcherID.Store(goroutineID())
 	deliver := func(e supervision.Event) {
 		switch e.Kind() {
 		case supervision.KindWorkerGaveUp, supervision.KindPoolFailed, supervision.KindTaskQuarantined:
@@ -357,7 +367,12 @@ func (n *Node) closeSystem() {
 	}
 	n.stopMonitor()
 	close(n.stopEvents)
-	<-n.eventsDone
+	// Wait for the dispatcher to deliver what is left, unless the hook
+	// itself waits in Shutdown: then the dispatcher ends once it returns.
+	select {
+	case <-n.eventsDone:
+	case <-n.hookCalled:
+	}
 	if n.ownSystem {
 		n.system.Shutdown()
 	}
@@ -399,14 +414,20 @@ func (n *Node) PoolPID(name string) (*actor.PID, bool) {
 // ends. It returns a Future that receives the task's one result, or an
 // error if the task was not accepted (a bad task, no handler, no pool,
 // shutting down, or ctx ended while waiting for room, which wraps
-// ErrQueueFull and ctx's error). Ending ctx later cancels the task.
+// ErrQueueFull and ctx's error).
+//
+// ctx bounds the submission only: once Submit has returned a Future, ending
+// ctx does not touch the task, so the usual
+// "ctx, cancel := context.WithTimeout(...); defer cancel()" around Submit is
+// harmless. To bind the task to a context for its whole life, set
+// Task.Context; to cancel one task, call Future.Cancel.
 func (n *Node) Submit(ctx context.Context, t Task) (*Future, error) {
 	return n.submit(ctx, t, true, nil)
 }
 
 // TrySubmit accepts a task if its pool's queue has room and returns
-// ErrQueueFull at once if not. Otherwise it is Submit with a context that
-// never ends.
+// ErrQueueFull at once if not. It never waits; bind the task to a request's
+// context with Task.Context.
 func (n *Node) TrySubmit(t Task) (*Future, error) {
 	return n.submit(context.Background(), t, false, nil)
 }
@@ -494,8 +515,13 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 	if timeout > 0 {
 		f.extra().deadline = f.accepted + int64(timeout)
 	}
-	if ctx.Done() != nil {
-		f.extra().ctx = ctx
+	if t.Context != nil {
+		if err := t.Context.Err(); err != nil {
+			return nil, fmt.Errorf("%w: Task.Context: %w", ErrCanceled, err)
+		}
+		if t.Context.Done() != nil {
+			f.extra().ctx = t.Context
+		}
 	}
 	if onDone != nil {
 		f.extra().onDone = onDone
@@ -542,6 +568,9 @@ type ShutdownReport struct {
 	// Abandoned counts handler goroutines still running after the stop
 	// grace; Go cannot stop them.
 	Abandoned int
+	// Unstopped counts workers whose actor had not stopped within the stop
+	// grace plus their kill grace (a process worker stuck in its stop).
+	Unstopped int
 }
 
 // Shutdown stops the node: Submit returns ErrShuttingDown at once, queued
@@ -551,41 +580,71 @@ type ShutdownReport struct {
 // the system. It returns when all that is done, with a report; the error is
 // ctx's if the drain did not finish in time. Calls after the first return
 // the first call's outcome.
+//
+// Shutdown may be called from anywhere, the event hook included: called
+// from the hook it does not wait for the hook's own goroutine, which ends
+// once the hook returns. It returns within ctx's deadline plus the stop
+// grace and the longest kill grace of the node's process pools.
 func (n *Node) Shutdown(ctx context.Context) (ShutdownReport, error) {
-	n.shutOnce.Do(func() { n.report, n.shutErr = n.shutdown(ctx) })
+	if n.onDispatcher() && n.hookWaits.CompareAndSwap(false, true) {
+		close(n.hookCalled)
+	}
+	if n.shutStarted.CompareAndSwap(false, true) {
+		n.report, n.shutErr = n.shutdown(ctx)
+		close(n.shutDone)
+	} else {
+		<-n.shutDone
+	}
 	return n.report, n.shutErr
 }
 
 func (n *Node) shutdown(ctx context.Context) (ShutdownReport, error) {
 	n.closing.Store(true)
+	// Every step is a message to a pool actor, the owner of the pool's
+	// state, behind whatever its mailbox holds: envelopes sent before
+	// Shutdown are answered first.
 	for _, p := range n.pools {
-		p.close()
+		n.system.Root.Send(p.pid, drainPool{})
 	}
 	var drainErr error
 	for _, p := range n.pools {
 		select {
 		case <-p.idle:
+			continue
 		case <-ctx.Done():
 			drainErr = ctx.Err()
 		}
-		if drainErr != nil {
-			break
-		}
-	}
-	if drainErr != nil {
-		for _, p := range n.pools {
-			p.failRemaining()
-		}
-	}
-	// Stopping the root stops the pools' actors and the workers, which stop
-	// their runners.
-	if _, err := n.system.Root.StopFuture(n.root).Result(); err != nil {
-		n.logger.Warn("root actor did not stop in time", "error", err)
+		break
 	}
 	for _, p := range n.pools {
-		p.halt()
+		n.system.Root.Send(p.pid, haltPool{fail: drainErr != nil})
 	}
+	// Workers stop within their kill grace (a process worker's child gets a
+	// shutdown, SIGTERM and SIGKILL, KillGrace apart) and their runners
+	// within the stop grace; past that the node stops waiting, says so, and
+	// cancels the handlers' contexts.
 	var rep ShutdownReport
+	limit := time.NewTimer(n.stopGrace + n.killWait())
+	defer limit.Stop()
+	for _, p := range n.pools {
+		select {
+		case <-p.haltDone:
+			continue
+		case <-limit.C:
+		}
+		for _, p := range n.pools {
+			select {
+			case <-p.haltDone:
+			default:
+				rep.Unstopped += p.workersNotDead()
+			}
+		}
+		n.logger.Warn("workers did not stop in time", "workers", rep.Unstopped)
+		break
+	}
+	for _, p := range n.pools {
+		p.stopRunners()
+	}
 	grace := time.NewTimer(n.stopGrace)
 	defer grace.Stop()
 	for _, p := range n.pools {
@@ -611,6 +670,18 @@ func (n *Node) shutdown(ctx context.Context) (ShutdownReport, error) {
 		return rep, fmt.Errorf("%w: drain ended early: %w", ErrShuttingDown, drainErr)
 	}
 	return rep, nil
+}
+
+// killWait is the longest a worker may take to stop: a process worker's
+// child gets KillGrace to answer a shutdown and another before SIGKILL.
+func (n *Node) killWait() time.Duration {
+	wait := time.Second
+	for _, p := range n.pools {
+		if p.cfg.Process != nil {
+			wait = max(wait, 2*p.cfg.Process.KillGrace+time.Second)
+		}
+	}
+	return wait
 }
 
 func (n *Node) runningHandlers() int {
@@ -639,12 +710,14 @@ func (n *Node) CrashWorker(pool string, index int) error {
 	}
 	w := p.workers[index]
 	p.mu.Lock()
-	pid, state, active := w.pid, w.state, w.active
+	state, active := w.state, w.active
 	p.mu.Unlock()
-	if pid == nil || state == WorkerDead || !active {
+	if !state.live() || !active {
 		return fmt.Errorf("%w: worker %s is %s", ErrWorkerCrashed, w.name, state)
 	}
-	n.system.Root.Send(pid, &crashed{err: fmt.Errorf("%w: %s crashed on request", ErrWorkerCrashed, w.name)})
+	// The pool actor takes the worker out of routing at once, then crashes
+	// it; a request that finds it no longer live is dropped there.
+	n.system.Root.Send(p.pid, crashWorker{w: w, err: fmt.Errorf("%w: %s crashed on request", ErrWorkerCrashed, w.name)})
 	return nil
 }
 
@@ -700,6 +773,30 @@ func (n *Node) clock() int64 { return int64(time.Since(n.epoch)) + 1 }
 
 // wallTime converts a node clock reading to a time.Time.
 func (n *Node) wallTime(c int64) time.Time { return n.epoch.Add(time.Duration(c - 1)) }
+
+// onDispatcher reports whether the caller runs on the event dispatcher's
+// goroutine, that is inside the event hook.
+func (n *Node) onDispatcher() bool {
+	id := n.dispatcherID.Load()
+	return id != 0 && id == goroutineID()
+}
+
+// goroutineID returns the calling goroutine's id, read from the header
+// of its stack trace ("goroutine 42 [running]:"). Shutdown needs it once,
+// to tell a call from the event hook, which must not wait for itself.
+func goroutineID() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = b[len("goroutine "):]
+	var id uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + uint64(c-'0')
+	}
+	return id
+}
 
 // Done returns a channel that is closed once Shutdown has finished.
 func (n *Node) Done() <-chan struct{} { return n.stopped }

@@ -265,14 +265,14 @@ func TestTimeoutAndCancel(t *testing.T) {
 	<-g.started
 	require.ErrorIs(t, wait(t, f).Err, actors.ErrTimeout)
 
-	// A running task's context ends with the submit context.
+	// A running task's context ends with the task's Context.
 	ctx, cancel := context.WithCancel(context.Background())
-	running, err := n.Submit(ctx, actors.Task{Type: "gate", Payload: []byte("run")})
+	running, err := n.Submit(context.Background(), actors.Task{Type: "gate", Payload: []byte("run"), Context: ctx})
 	require.NoError(t, err)
 	<-g.started
 	// A queued task is canceled without running.
 	ctx2, cancel2 := context.WithCancel(context.Background())
-	queued, err := n.Submit(ctx2, actors.Task{Type: "gate", Payload: []byte("queued")})
+	queued, err := n.Submit(context.Background(), actors.Task{Type: "gate", Payload: []byte("queued"), Context: ctx2})
 	require.NoError(t, err)
 	cancel2()
 	require.ErrorIs(t, wait(t, queued).Err, actors.ErrCanceled)

@@ -30,11 +30,21 @@ type pool struct {
 	cancelRun context.CancelFunc
 
 	// supervisor restarts the pool's workers: one-for-one, with backoff,
-	// within the restart budget.
-	supervisor *supervision.Strategy
-	breakers   *breakers                     // nil without PoolConfig.Breaker
-	failures   *supervision.IntensityTracker // the pool's own failures, under mu
-	restarting bool                          // a pool restart is scheduled, under mu
+	// within the restart budget. rootStrategy is the root's policy for the
+	// pool itself (PoolRestarts, the pool's Backoff): the same mechanism
+	// one level up.
+	supervisor   *supervision.Strategy
+	rootStrategy *supervision.Strategy
+	breakers     *breakers // nil without PoolConfig.Breaker
+
+	// timers holds every timer of the pool; they stop when it halts.
+	timers timerSet
+	// haltCtx ends when the pool halts: a worker still starting (a child
+	// process in its handshake) gives up.
+	haltCtx    context.Context
+	cancelHalt context.CancelFunc
+	haltDone   chan struct{} // closed once every worker actor has stopped
+	stateA     atomic.Uint32 // state, for readers without the lock
 
 	qmu     sync.Mutex
 	crashes map[string]int // task ID -> crashes it caused; -1 once quarantined
@@ -46,14 +56,16 @@ type pool struct {
 	inflight jobList
 	retrying jobList         // waiting for a retry's backoff
 	waiters  []chan struct{} // Submit calls waiting for room, oldest first
-	closed   bool
-	halted   bool          // the node stops its actors: no runner starts any more
-	runners  int           // runner goroutines alive
-	noRunner chan struct{} // closed once halted and no runner is alive
-	quit     chan struct{} // closed by halt: every runner exits once idle
-	failure  error         // set once no worker is left alive; refuses new tasks
-	peak     int           // the most workers alive at once
-	idle     chan struct{} // closed once closed && nothing queued or in flight
+	// state is the pool's lifecycle state: written by the pool actor only
+	// (poolActor.moveLocked), read under mu by the data plane.
+	state          PoolState
+	failure        error         // why the pool failed, with PoolFailed
+	runnersStopped bool          // the pool halted: no runner starts any more
+	runners        int           // runner goroutines alive
+	noRunner       chan struct{} // closed once halted and no runner is alive
+	quit           chan struct{} // closed by halt: every runner exits once idle
+	peak           int           // the most workers alive at once
+	idle           chan struct{} // closed once draining with nothing queued or in flight
 
 	waitHist hist.Histogram // queue wait: acceptance to first start
 	runHist  hist.Histogram // handler run time, every attempt
@@ -80,7 +92,11 @@ func newPool(n *Node, cfg PoolConfig) (*pool, error) {
 	if err != nil {
 		return nil, configError(fmt.Sprintf("pool %q: Strategy", cfg.Name), "is %q; allowed: %v", cfg.Strategy, router.Names())
 	}
-	p := &pool{node: n, cfg: cfg, strategy: s, idle: make(chan struct{}), noRunner: make(chan struct{}), quit: make(chan struct{})}
+	p := &pool{node: n, cfg: cfg, strategy: s, idle: make(chan struct{}), noRunner: make(chan struct{}), quit: make(chan struct{}),
+		haltDone: make(chan struct{}), state: PoolDegraded}
+	p.stateA.Store(uint32(PoolDegraded))
+	p.haltCtx, p.cancelHalt = context.WithCancel(context.Background())
+	after := func(d time.Duration, f func()) { p.timers.after(d, f) }
 	sopts := []supervision.StrategyOption{}
 	if cfg.Decider != nil {
 		sopts = append(sopts, supervision.WithDecider(cfg.Decider))
@@ -93,12 +109,19 @@ func newPool(n *Node, cfg PoolConfig) (*pool, error) {
 		supervision.WithEventHook(n.event),
 		supervision.WithContained(isContained),
 		supervision.WithScope(cfg.Scope),
+		supervision.WithAfter(after),
 	)...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, cfg.Name, err)
 	}
-	if p.failures, err = supervision.NewIntensityTracker(cfg.PoolRestarts, time.Now); err != nil {
-		return nil, fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, cfg.Name, err)
+	p.rootStrategy, err = supervision.NewStrategy(
+		supervision.WithPool(cfg.Name),
+		supervision.WithBackoff(cfg.Backoff),
+		supervision.WithIntensity(cfg.PoolRestarts),
+		supervision.WithAfter(after),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("%w: pool %q: PoolRestarts: %w", ErrInvalidConfig, cfg.Name, err)
 	}
 	if cfg.Breaker != nil {
 		if p.breakers, err = newBreakers(p, *cfg.Breaker); err != nil {
@@ -145,13 +168,13 @@ func (p *pool) submit(ctx context.Context, f *Future, wait bool) error {
 	var shed *Future
 	p.mu.Lock()
 	for {
-		if p.closed {
+		if !p.state.accepting() {
+			err := p.failure
+			if p.state != PoolFailed {
+				err = fmt.Errorf("%w: pool %q is %s", ErrShuttingDown, p.cfg.Name, p.state)
+			}
 			p.mu.Unlock()
-			return ErrShuttingDown
-		}
-		if p.failure != nil {
-			p.mu.Unlock()
-			return p.failure
+			return err
 		}
 		if p.queue.len() < p.cfg.QueueCapacity {
 			break
@@ -212,7 +235,7 @@ func (p *pool) armLocked(f *Future) {
 		return
 	}
 	if x.deadline != 0 {
-		x.timer = time.AfterFunc(time.Duration(x.deadline-p.node.clock()), func() {
+		x.timer = p.timers.after(time.Duration(x.deadline-p.node.clock()), func() {
 			p.abort(f, fmt.Errorf("%w after %s", ErrTimeout, time.Duration(x.deadline-f.accepted)))
 		})
 	}
@@ -226,11 +249,11 @@ func (p *pool) armLocked(f *Future) {
 // abort gives f an error result now: a queued job leaves the queue; a job
 // on a worker keeps its slot until the handler returns (its context ends
 // on its own deadline or with the submit context).
-func (p *pool) abort(f *Future, err error) {
+func (p *pool) abort(f *Future, err error) bool {
 	p.mu.Lock()
 	if f.ended() {
 		p.mu.Unlock()
-		return
+		return false
 	}
 	if f.where == inQueue {
 		p.queue.remove(f)
@@ -241,11 +264,17 @@ func (p *pool) abort(f *Future, err error) {
 		p.retrying.remove(f)
 		f.where = nowhere
 		p.checkIdleLocked()
-	} else if f.where == inFlight && errors.Is(err, ErrTimeout) && !p.halted {
-		f.x.stuckTimer = time.AfterFunc(p.cfg.StuckGrace, func() { p.checkStuck(f) })
+	} else if f.where == inFlight && errors.Is(err, ErrTimeout) {
+		f.x.stuckTimer = p.timers.after(p.cfg.StuckGrace, func() { p.checkStuck(f) })
 	}
 	p.mu.Unlock()
-	f.finish(Result{Err: err}, nil)
+	ok := f.finish(Result{Err: err}, nil)
+	if f.x != nil {
+		if stop := f.x.runCancel.Load(); stop != nil {
+			(*stop)()
+		}
+	}
+	return ok
 }
 
 // checkStuck replaces f's worker if f's handler is still running
@@ -254,27 +283,27 @@ func (p *pool) abort(f *Future, err error) {
 // abandoned until the handler returns, if ever.
 func (p *pool) checkStuck(f *Future) {
 	p.mu.Lock()
-	if f.where != inFlight || p.halted || !f.ended() {
+	if f.where != inFlight || !f.ended() {
 		p.mu.Unlock()
 		return
 	}
-	w := f.worker
+	w, inc := f.worker, f.x.inc
 	p.inflight.remove(f)
 	f.where = nowhere
 	w.inflight--
 	p.strategy.Done(w.id)
-	p.setStateLocked(w, WorkerStarting)
-	pid := w.pid
+	if w.inflight == 0 && w.state == WorkerBusy {
+		p.moveWorkerLocked(w, WorkerIdle)
+	}
 	p.abandoned.Add(1)
 	p.stuck.Add(1)
-	p.dispatchLocked()
 	p.checkIdleLocked()
 	p.mu.Unlock()
+	p.recordCrash(f.ID())
 	elapsed := time.Duration(p.node.clock()-f.deadline()) + p.cfg.StuckGrace
 	p.node.event(supervision.WorkerStuck{Pool: p.cfg.Name, Worker: w.name, Elapsed: elapsed, At: time.Now()})
-	if pid != nil {
-		p.node.system.Root.Send(pid, &crashed{err: fmt.Errorf("%w: %s: handler ran %s past its deadline", ErrWorkerStuck, w.name, p.cfg.StuckGrace)})
-	}
+	// The pool actor takes the worker out of routing and crashes it.
+	p.node.system.Root.Send(p.pid, crashWorker{w: w, inc: inc, err: fmt.Errorf("%w: %s: handler ran %s past its deadline", ErrWorkerStuck, w.name, p.cfg.StuckGrace)})
 }
 
 // dispatchLocked hands queued jobs, highest priority first, to workers with
@@ -303,9 +332,12 @@ func (p *pool) dispatchToLocked(self *worker) (handed *Future) {
 		f.where = inFlight
 		w := p.workers[id]
 		f.worker = w
+		if f.x != nil {
+			f.x.inc = w.inc
+		}
 		w.inflight++
 		if w.state == WorkerIdle {
-			p.moveLocked(w, WorkerBusy)
+			p.moveWorkerLocked(w, WorkerBusy)
 		}
 		if w == self && handed == nil {
 			handed = f
@@ -321,7 +353,7 @@ func (p *pool) dispatchToLocked(self *worker) (handed *Future) {
 func (p *pool) release(w *worker, f *Future, crashed, retry, wantNext bool) (next *Future) {
 	p.mu.Lock()
 	if f.x != nil && f.x.stuckTimer != nil {
-		f.x.stuckTimer.Stop()
+		p.timers.stop(f.x.stuckTimer)
 	}
 	if f.where != inFlight {
 		// Abandoned as stuck: its slot was released then.
@@ -334,7 +366,7 @@ func (p *pool) release(w *worker, f *Future, crashed, retry, wantNext bool) (nex
 	if retry {
 		p.retryLocked(f)
 	}
-	if wantNext && !crashed && p.queue.len() > 0 && (w.state == WorkerIdle || w.state == WorkerBusy) {
+	if wantNext && !crashed && p.queue.len() > 0 && w.state.live() {
 		// Every locked operation ends with the queue empty or no free slot,
 		// so the slot this runner frees is the only one: the strategy could
 		// pick no other worker. Keep the slot and take the next task.
@@ -346,42 +378,43 @@ func (p *pool) release(w *worker, f *Future, crashed, retry, wantNext bool) (nex
 		p.queue.remove(next)
 		p.inflight.pushBack(next)
 		next.where, next.worker = inFlight, w
+		if next.x != nil {
+			next.x.inc = w.inc
+		}
 		p.wakeLocked()
 		p.mu.Unlock()
 		return next
 	}
 	w.inflight--
 	p.strategy.Done(w.id)
-	if crashed {
-		p.setStateLocked(w, WorkerStarting)
-	}
 	var self *worker
 	if wantNext {
 		self = w
 	}
 	next = p.dispatchToLocked(self)
 	if w.inflight == 0 && w.state == WorkerBusy {
-		p.moveLocked(w, WorkerIdle)
+		p.moveWorkerLocked(w, WorkerIdle)
 	}
 	p.checkIdleLocked()
 	p.mu.Unlock()
 	return next
 }
 
-// aliveLocked counts the workers that are not dead (parked slots of a
-// dynamic pool are dead).
-func (p *pool) aliveLocked() int {
-	alive := 0
+// liveLocked counts the workers that take work.
+func (p *pool) liveLocked() int {
+	live := 0
 	for _, w := range p.workers {
-		if w.active && w.state != WorkerDead {
-			alive++
+		if w.active && w.state.live() {
+			live++
 		}
 	}
-	return alive
+	return live
 }
 
-// moveLocked records w's new state and reports the transition as an event.
-func (p *pool) moveLocked(w *worker, s WorkerState) {
+// moveWorkerLocked records w's new state and reports the transition as an
+// event. The pool actor moves a worker's lifecycle; the data plane moves a
+// live worker between idle and busy.
+func (p *pool) moveWorkerLocked(w *worker, s WorkerState) {
 	if w.state == s {
 		return
 	}
@@ -395,41 +428,9 @@ func (p *pool) moveLocked(w *worker, s WorkerState) {
 	}
 }
 
-// setStateLocked moves w to state s and tells the strategy whether it may
-// take work.
-func (p *pool) setStateLocked(w *worker, s WorkerState) {
-	if w.state == s || w.state == WorkerDead {
-		return // dead is final
-	}
-	if s == WorkerStarting && w.state == WorkerStopping {
-		return // a late crash from an old runner does not revive a stopping worker
-	}
-	if s == WorkerIdle && w.inflight > 0 {
-		s = WorkerBusy
-	}
-	p.moveLocked(w, s)
-	available := s == WorkerIdle || s == WorkerBusy
-	p.strategy.SetAvailable(w.id, available)
-	if available {
-		p.dispatchLocked()
-	}
-}
-
-// workerDied handles a worker that stopped for good. Tasks waiting in its
-// inbox go back to the head of the queue for the other workers; when no
-// worker is left, every queued task fails with ErrWorkerCrashed and the pool
-// refuses new ones.
-func (p *pool) workerDied(w *worker) {
-	p.mu.Lock()
-	p.setStateLocked(w, WorkerDead)
-	if p.closed {
-		p.mu.Unlock()
-		return
-	}
-	retired := w.retiring
-	if retired {
-		w.retiring, w.active = false, false
-	}
+// requeueInboxLocked puts the tasks waiting in a stopped worker's inbox back
+// at the head of the queue, in their order, for the other workers.
+func (p *pool) requeueInboxLocked(w *worker) {
 	var back []*Future
 	for len(w.inbox) > 0 {
 		f := <-w.inbox
@@ -443,77 +444,35 @@ func (p *pool) workerDied(w *worker) {
 			back = append(back, f)
 		}
 	}
-	// Put them back in their original order, ahead of newer tasks.
 	for i := len(back) - 1; i >= 0; i-- {
 		back[i].where = inQueue
 		p.queue.pushFront(back[i])
 	}
-	alive := p.aliveLocked()
-	var failed []*Future
-	var restartIn time.Duration
-	if retired {
-		alive = max(alive, 1) // retiring is not failing
-	}
-	cause := fmt.Errorf("%w: every worker of pool %q exceeded its restart budget", ErrWorkerCrashed, p.cfg.Name)
-	if alive == 0 && !p.restarting && !p.failures.Record() {
-		p.restarting = true
-		restartIn = p.cfg.Backoff.Next(p.failures.Count()-1, rand.Float64())
-	} else if alive == 0 && !p.restarting {
-		p.failure = cause
-		for i := range p.queue.levels {
-			for f := p.queue.levels[i].head; f != nil; f = f.next {
-				failed = append(failed, f)
-			}
-		}
-		for _, f := range failed {
-			p.queue.remove(f)
-			f.where = nowhere
-		}
-		for _, room := range p.waiters {
-			room <- struct{}{}
-		}
-		p.waiters = nil
-	} else {
-		p.dispatchLocked()
-	}
-	err := p.failure
-	p.mu.Unlock()
-	if retired {
-		return
-	}
-	p.node.logger.Warn("worker stopped for good", "worker", w.name, "alive", alive)
-	if alive == 0 && (err != nil || restartIn > 0) {
-		p.node.event(supervision.PoolFailed{Pool: p.cfg.Name, Reason: cause, At: time.Now()})
-	}
-	if restartIn > 0 {
-		pid := p.pid
-		time.AfterFunc(restartIn, func() { p.node.system.Root.Send(pid, restartPool{}) })
-	}
-	for _, f := range failed {
-		f.finish(Result{Err: err}, nil)
-	}
 }
 
-// restartPool asks a pool actor to respawn its dead workers.
-type restartPool struct{}
-
-// respawnable marks the dead workers as starting again and returns them,
-// unless the node is stopping.
-func (p *pool) respawnable() []*worker {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.restarting = false
-	if p.closed || p.halted {
-		return nil
-	}
-	var ws []*worker
-	for _, w := range p.workers {
-		if w.active && w.state == WorkerDead {
-			p.moveLocked(w, WorkerStarting) // dead is final for the old actor, not for the slot
-			ws = append(ws, w)
+// takeQueueLocked empties the queue and returns its tasks, for a caller
+// that fails them once the lock is released.
+func (p *pool) takeQueueLocked() []*Future {
+	var failed []*Future
+	for i := range p.queue.levels {
+		for f := p.queue.levels[i].head; f != nil; f = f.next {
+			failed = append(failed, f)
 		}
 	}
-	return ws
+	for _, f := range failed {
+		p.queue.remove(f)
+		f.where = nowhere
+	}
+	return failed
+}
+
+// wakeAllLocked lets every waiting Submit look again (and find the pool
+// closed or failed).
+func (p *pool) wakeAllLocked() {
+	for _, room := range p.waiters {
+		room <- struct{}{}
+	}
+	p.waiters = nil
 }
 
 // wakeLocked lets the oldest waiting Submit try again.
@@ -538,7 +497,7 @@ func (p *pool) dropWaiterLocked(room chan struct{}) bool {
 }
 
 func (p *pool) checkIdleLocked() {
-	if p.closed && p.queue.len() == 0 && p.inflight.n == 0 && p.retrying.n == 0 {
+	if p.state >= PoolDraining && p.queue.len() == 0 && p.inflight.n == 0 && p.retrying.n == 0 {
 		select {
 		case <-p.idle:
 		default:
@@ -595,7 +554,7 @@ func (p *pool) retryLocked(f *Future) {
 	f.where = inRetry
 	p.retrying.pushBack(f)
 	delay := f.x.retry.Backoff.WithDefaults().Next(int(f.attempt)-1, rand.Float64())
-	time.AfterFunc(delay, func() {
+	t := p.timers.after(delay, func() {
 		p.mu.Lock()
 		if f.where != inRetry {
 			p.mu.Unlock()
@@ -608,9 +567,13 @@ func (p *pool) retryLocked(f *Future) {
 			p.mu.Unlock()
 			return // timed out or canceled meanwhile
 		}
-		if p.closed && p.halted {
+		if p.state == PoolFailed || p.state == PoolHalted {
+			err := p.failure
+			if err == nil {
+				err = fmt.Errorf("%w: retry of a task of pool %q", ErrShuttingDown, p.cfg.Name)
+			}
 			p.mu.Unlock()
-			f.finish(Result{Err: fmt.Errorf("%w: retry of a task of pool %q", ErrShuttingDown, p.cfg.Name)}, nil)
+			f.finish(Result{Err: err}, nil)
 			return
 		}
 		p.retries.Add(1)
@@ -619,6 +582,10 @@ func (p *pool) retryLocked(f *Future) {
 		p.dispatchLocked()
 		p.mu.Unlock()
 	})
+	if t == nil {
+		// The pool halted: failRemaining takes it from the retry list.
+		return
+	}
 }
 
 // count records a terminal result in the pool's counters and breakers.
@@ -645,11 +612,24 @@ func (p *pool) count(taskType string, err error) {
 	}
 }
 
-// halt forbids new runners; noRunner closes once the last one exits.
-func (p *pool) halt() {
+// workersNotDead counts the workers whose actor has not stopped.
+func (p *pool) workersNotDead() int {
 	p.mu.Lock()
-	if !p.halted {
-		p.halted = true
+	defer p.mu.Unlock()
+	n := 0
+	for _, w := range p.workers {
+		if w.pid != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// stopRunners forbids new runners; noRunner closes once the last one exits.
+func (p *pool) stopRunners() {
+	p.mu.Lock()
+	if !p.runnersStopped {
+		p.runnersStopped = true
 		close(p.quit)
 	}
 	p.checkRunnersLocked()
@@ -664,25 +644,13 @@ func (p *pool) runnerExited() {
 }
 
 func (p *pool) checkRunnersLocked() {
-	if p.halted && p.runners == 0 {
+	if p.runnersStopped && p.runners == 0 {
 		select {
 		case <-p.noRunner:
 		default:
 			close(p.noRunner)
 		}
 	}
-}
-
-// close stops admission: waiting Submit calls return ErrShuttingDown.
-func (p *pool) close() {
-	p.mu.Lock()
-	p.closed = true
-	for _, room := range p.waiters {
-		room <- struct{}{}
-	}
-	p.waiters = nil
-	p.checkIdleLocked()
-	p.mu.Unlock()
 }
 
 // failRemaining gives every job still queued or in flight a shutdown error

@@ -308,7 +308,7 @@ func TestProcessWorkerCancel(t *testing.T) {
 	e := newProcEnv(t, actors.PoolConfig{}, actors.ProcessConfig{})
 	pid := e.pid(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	f, err := e.n.Submit(ctx, actors.Task{Type: "sleep", Payload: []byte("1h")})
+	f, err := e.n.Submit(context.Background(), actors.Task{Type: "sleep", Payload: []byte("1h"), Context: ctx})
 	require.NoError(t, err)
 	cancel()
 	require.ErrorIs(t, wait(t, f).Err, actors.ErrCanceled)

@@ -88,14 +88,15 @@ func (a *poolActor) scheduleScale(c actor.Context) {
 	if !a.p.dynamic() {
 		return
 	}
+	if a.halting {
+		return
+	}
 	self, sys := c.Self(), c.ActorSystem()
-	a.scale.timer = time.AfterFunc(a.p.cfg.Scale.Interval, func() { sys.Root.Send(self, scaleTick{}) })
+	a.scale.timer = a.p.timers.after(a.p.cfg.Scale.Interval, func() { sys.Root.Send(self, scaleTick{}) })
 }
 
 func (a *poolActor) stopScale() {
-	if a.scale.timer != nil {
-		a.scale.timer.Stop()
-	}
+	a.p.timers.stop(a.scale.timer)
 }
 
 // autoscale looks at the pool's load once and grows or shrinks it.
@@ -107,11 +108,16 @@ func (a *poolActor) autoscale(c actor.Context) {
 	now := p.node.clock()
 
 	p.mu.Lock()
-	if p.closed || p.halted || p.restarting || p.failure != nil {
+	if p.state != PoolRunning && p.state != PoolDegraded {
 		p.mu.Unlock()
 		return
 	}
-	live := p.aliveLocked()
+	live := 0 // workers not dead: live or on their way up
+	for _, w := range p.workers {
+		if w.active && w.state != WorkerDead {
+			live++
+		}
+	}
 	util := 1.0
 	if live > 0 {
 		util = float64(p.inflight.n) / float64(live*p.cfg.Concurrency)
@@ -134,7 +140,6 @@ func (a *poolActor) autoscale(c actor.Context) {
 			}
 			if !w.active && w.state == WorkerDead {
 				w.active, w.retiring = true, false
-				p.moveLocked(w, WorkerStarting)
 				grow = append(grow, w)
 			}
 		}
@@ -150,7 +155,7 @@ func (a *poolActor) autoscale(c actor.Context) {
 			w := p.workers[i]
 			if w.active && w.state == WorkerIdle && w.inflight == 0 && w.pid != nil && now-w.idleSince >= cooldown {
 				w.retiring = true
-				p.setStateLocked(w, WorkerStopping)
+				a.setWorkerLocked(w, WorkerStopping)
 				retire = w
 				break
 			}

@@ -148,6 +148,12 @@ type Task struct {
 	// Func, when set, runs instead of a registered handler. It is a local
 	// convenience: it cannot cross a process or node boundary.
 	Func func(ctx context.Context) (any, error)
+	// Context, when set, is bound to the task for its whole life: when it
+	// ends, a queued task leaves the queue and a running task's handler
+	// sees its context end; either way the result is ErrCanceled. Submit's
+	// own context only bounds the wait for room. A Context already ended
+	// at submission refuses the task with ErrCanceled.
+	Context context.Context
 }
 
 // Result is the one terminal outcome of an accepted task.
@@ -232,7 +238,9 @@ type futureExtra struct {
 	ctx        context.Context // the submit context, when it can end
 	deadline   int64           // node clock; 0: none
 	timer      *time.Timer
-	stuckTimer *time.Timer // under pool.mu
+	stuckTimer *time.Timer  // under pool.mu
+	inc        *incarnation // the incarnation that runs it, for a stuck check
+	runCancel  atomic.Pointer[context.CancelFunc] // ends the running handler's context
 	stopCtx    func() bool // unregisters the submit-context watcher
 	onDone     func(Result)
 	id         string
@@ -312,6 +320,19 @@ func (f *Future) Wait(ctx context.Context) (Result, error) {
 	return r, r.Err
 }
 
+// Cancel ends the task with ErrCanceled unless it already has its result,
+// and reports whether this call ended it. A queued task leaves the queue at
+// once. A running task's result is ErrCanceled from then on; its handler's
+// context ends too when the task has a Context or a timeout (otherwise the
+// handler runs on and what it returns is dropped). Cancel is safe to call
+// at any time, from any goroutine, any number of times.
+func (f *Future) Cancel() bool {
+	if f.ended() {
+		return false
+	}
+	return f.pool.abort(f, fmt.Errorf("%w: by Future.Cancel", ErrCanceled))
+}
+
 // Result returns the result and true once the task is done, or false before.
 func (f *Future) Result() (Result, bool) {
 	if f.state.Load() != jobDone {
@@ -352,7 +373,7 @@ func (f *Future) finish(res Result, w *worker) bool {
 	p.count(f.typ, res.Err)
 	if x := f.x; x != nil {
 		if x.timer != nil {
-			x.timer.Stop()
+			p.timers.stop(x.timer)
 		}
 		if x.stopCtx != nil {
 			x.stopCtx()

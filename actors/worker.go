@@ -41,10 +41,17 @@ func (s WorkerState) String() string {
 	return fmt.Sprintf("state(%d)", uint8(s))
 }
 
+// live reports whether a worker in state s takes work.
+func (s WorkerState) live() bool { return s == WorkerIdle || s == WorkerBusy }
+
 // worker is one routee of a pool: a protoactor actor that owns the
 // goroutines (runners) that execute its tasks. The actor is the control
 // plane (start, restart, stop); runners are the data plane and read the
 // worker's inbox, which outlives restarts so that no dispatched task is lost.
+//
+// Its lifecycle (state, pid, inc, be, restarts, active, retiring) is written
+// by the pool actor only, under pool.mu; the data plane flips a live worker
+// between idle and busy as its load changes, and nothing else.
 type worker struct {
 	pool  *pool
 	id    int
@@ -55,17 +62,22 @@ type worker struct {
 	state     WorkerState
 	inflight  int
 	restarts  uint64
-	started   uint64  // incarnations
-	active    bool    // a live slot (false: a parked slot of a dynamic pool)
-	retiring  bool    // stopped by the autoscaler, not failed
-	idleSince int64   // node clock when it last became idle
-	be        backend // the current incarnation's backend, or nil
-	pid       *actor.PID
+	started   uint64       // incarnations that came up
+	active    bool         // a live slot (false: a parked slot of a dynamic pool)
+	retiring  bool         // stopped by the autoscaler, not failed
+	idleSince int64        // node clock when it last became idle
+	inc       *incarnation // the live incarnation, nil while not live
+	be        backend      // the live incarnation's backend, or nil
+	pid       *actor.PID   // the worker's actor while it exists
 }
 
-// crashed tells a worker actor that one of its runners panicked, so that
-// protoactor's supervision restarts it.
-type crashed struct{ err error }
+// crashed makes a worker actor fail, so that the pool's supervision
+// strategy decides what follows. It names the incarnation it is meant for:
+// a crash for an earlier one is dropped.
+type crashed struct {
+	err error
+	inc *incarnation
+}
 
 // backend runs the tasks of one worker incarnation outside the process's
 // own handlers: the child process of a KindProcess worker. In-process
@@ -90,6 +102,7 @@ type cpuCaller interface {
 type incarnation struct {
 	w    *worker
 	self *actor.PID
+	pool *actor.PID // the pool actor, which owns the worker's lifecycle
 	sys  *actor.ActorSystem
 	ctx  context.Context
 	stop chan struct{}
@@ -106,75 +119,72 @@ func (a *workerActor) Receive(c actor.Context) {
 	case *actor.Started:
 		a.start(c)
 	case *crashed:
-		panic(m.err)
+		if m.inc == a.inc && a.inc != nil {
+			panic(m.err)
+		}
+	case refresh:
+		if m.inc == a.inc && a.inc != nil {
+			// Resumed after a crash: fresh runners, same actor.
+			a.halt(c, workerDown{})
+			a.start(c)
+		}
 	case *protos.HealthPing:
 		a.answerPing(c, m)
 	case *actor.Restarting:
-		a.halt()
-		p := a.w.pool
-		p.restarts.Add(1)
-		p.mu.Lock()
-		a.w.restarts++
-		p.setStateLocked(a.w, WorkerStarting)
-		p.mu.Unlock()
-		p.node.logger.Debug("worker restarting", "worker", a.w.name)
+		a.halt(c, workerDown{restart: true})
+		a.w.pool.node.logger.Debug("worker restarting", "worker", a.w.name)
 	case *actor.Stopping:
-		a.halt()
-		p := a.w.pool
-		p.mu.Lock()
-		p.setStateLocked(a.w, WorkerStopping)
-		p.mu.Unlock()
-	case *actor.Stopped:
-		a.w.pool.workerDied(a.w)
+		a.halt(c, workerDown{stop: true})
 	}
 }
 
 func (a *workerActor) start(c actor.Context) {
 	w, p := a.w, a.w.pool
-	a.inc = &incarnation{w: w, self: c.Self(), sys: c.ActorSystem(), ctx: p.runCtx, stop: make(chan struct{})}
+	inc := &incarnation{w: w, self: c.Self(), pool: c.Parent(), sys: c.ActorSystem(), ctx: p.runCtx, stop: make(chan struct{})}
 	if p.cfg.Kind == KindProcess {
 		be, err := newProcessBackend(p, w)
 		if err != nil {
-			// protoactor's supervision restarts the worker (with backoff).
+			// The pool's supervision restarts the worker (with backoff).
 			panic(fmt.Errorf("%w: worker %s: start: %w", ErrWorkerCrashed, w.name, err))
 		}
-		a.inc.be = be
+		inc.be = be
 	}
 	p.mu.Lock()
-	if p.halted {
+	if p.runnersStopped {
 		p.mu.Unlock()
-		if a.inc.be != nil {
-			a.inc.be.close() // may wait for the child: not under the lock
+		if inc.be != nil {
+			inc.be.close() // may wait for the child: not under the lock
 		}
 		return // a restart racing the node's stop
 	}
-	defer p.mu.Unlock()
-	w.started++
-	if w.started == 1 && w.id < p.cfg.Workers {
-		p.node.workerUp()
-	}
-	w.pid = c.Self()
-	w.be = a.inc.be
+	p.runners += p.cfg.Concurrency
+	p.mu.Unlock()
+	a.inc = inc
 	for range p.cfg.Concurrency {
-		p.runners++
-		go a.inc.run()
+		go inc.run()
 	}
-	p.setStateLocked(w, WorkerIdle)
+	c.Send(inc.pool, workerStarted{w: w, inc: inc})
 }
 
-func (a *workerActor) halt() {
-	if a.inc != nil {
-		close(a.inc.stop)
-		if a.inc.be != nil {
-			p := a.w.pool
-			p.mu.Lock()
-			if a.w.be == a.inc.be {
-				a.w.be = nil
-			}
-			p.mu.Unlock()
-			a.inc.be.close()
+// halt ends the current incarnation: the pool actor hears of it first, so
+// that the worker leaves routing, then the runners stop after their
+// current task and the backend closes.
+func (a *workerActor) halt(c actor.Context, why workerDown) {
+	inc := a.inc
+	if inc == nil {
+		if why.restart {
+			// A start that failed: still a restart.
+			why.w = a.w
+			c.Send(c.Parent(), why)
 		}
-		a.inc = nil
+		return
+	}
+	a.inc = nil
+	why.w, why.inc = a.w, inc
+	c.Send(inc.pool, why)
+	close(inc.stop)
+	if inc.be != nil {
+		inc.be.close()
 	}
 }
 
@@ -252,6 +262,10 @@ func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, pan
 		stop := context.AfterFunc(sctx, cancel)
 		defer stop()
 	}
+	if cancel != nil && f.x != nil {
+		f.x.runCancel.Store(&cancel)
+		defer f.x.runCancel.Store(nil)
+	}
 	var res Result
 	var stack []byte
 	var pv any
@@ -302,7 +316,7 @@ func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, pan
 	f.finish(res, w)
 	next = p.release(w, f, panicked, false, !panicked)
 	if panicked {
-		inc.sys.Root.Send(inc.self, &crashed{err: res.Err})
+		inc.sys.Root.Send(inc.pool, crashWorker{w: w, inc: inc, err: res.Err})
 	}
 	return next, end, panicked
 }

@@ -34,6 +34,8 @@ const (
 	KindPoolScaled
 	// KindResourcePressure is the kind of ResourcePressure.
 	KindResourcePressure
+	// KindPoolStateChanged is the kind of PoolStateChanged.
+	KindPoolStateChanged
 )
 
 var kindNames = [...]string{
@@ -49,6 +51,7 @@ var kindNames = [...]string{
 	KindWorkerStateChanged:  "worker-state-changed",
 	KindPoolScaled:          "pool-scaled",
 	KindResourcePressure:    "resource-pressure",
+	KindPoolStateChanged:    "pool-state-changed",
 }
 
 // String returns the kind's name in kebab case ("worker-failed"), or
@@ -135,12 +138,35 @@ type WorkerUnhealthy struct {
 	At           time.Time
 }
 
-// PoolFailed reports that a pool as a whole failed: its own restart
-// intensity was exceeded, or it could not start.
+// PoolFailed reports that a pool as a whole failed: no worker of it is
+// left, or a worker's failure escalated to it. Escalated is set when the
+// failure went past the node's root supervisor: nothing above the node
+// restarts the pool, so the embedding service may want to react.
 type PoolFailed struct {
-	Pool   string
-	Reason error
-	At     time.Time
+	Pool      string
+	Reason    error
+	Escalated bool
+	At        time.Time
+}
+
+// PoolStateChanged reports a pool's move from one lifecycle state to
+// another ("running", "degraded", "restarting", "failed", "draining",
+// "halted").
+type PoolStateChanged struct {
+	Pool     string
+	From, To string
+	At       time.Time
+}
+
+// Kind returns KindPoolStateChanged.
+func (PoolStateChanged) Kind() EventKind { return KindPoolStateChanged }
+
+// Time returns e.At.
+func (e PoolStateChanged) Time() time.Time { return e.At }
+
+// String describes the event.
+func (e PoolStateChanged) String() string {
+	return fmt.Sprintf("%s pool=%s from=%s to=%s", e.Kind(), e.Pool, e.From, e.To)
 }
 
 // BreakerStateChanged reports a circuit breaker's transition. TaskType is

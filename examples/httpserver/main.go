@@ -85,13 +85,9 @@ func newHandler(node *actors.Node) http.Handler {
 			return
 		}
 		reqCtx := r.Context()
-		f, err := node.TrySubmit(actors.Task{Pool: "work", Func: func(ctx context.Context) (any, error) {
-			// TrySubmit takes no context: tie the task's context to the
-			// request's, so that a client that leaves stops the work.
-			ctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			stop := context.AfterFunc(reqCtx, cancel)
-			defer stop()
+		// Task.Context binds the task to the request: a client that leaves
+		// cancels the task, queued or running.
+		f, err := node.TrySubmit(actors.Task{Pool: "work", Context: reqCtx, Func: func(ctx context.Context) (any, error) {
 			return hashRounds(ctx, input, rounds)
 		}})
 		switch {

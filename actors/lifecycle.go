@@ -1,0 +1,612 @@
+package actors
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/drover-go/drover/protos"
+	"github.com/drover-go/drover/supervision"
+)
+
+// PoolState is where a pool is in its life. The pool's actor is its only
+// writer; every path (a crash, CrashWorker, a health verdict, a scale step,
+// a supervision directive, Shutdown) asks that actor to move it.
+//
+//	Degraded   -> Running     every active worker is live
+//	Running    -> Degraded    a worker left routing (crash, restart, probe)
+//	Running,
+//	Degraded   -> Restarting  no active worker is left: the root's
+//	                          supervision decides the pool's fate
+//	Restarting -> Degraded    the root restarted the pool: fresh workers
+//	Restarting -> Failed      the root gave the pool up (budget, Stop,
+//	                          Escalate past the node)
+//	any        -> Draining    Shutdown began
+//	Draining   -> Halted      every worker has stopped
+type PoolState uint8
+
+// Pool states. A pool starts Degraded and is Running once its workers are up.
+const (
+	// PoolRunning: every active worker is live.
+	PoolRunning PoolState = iota
+	// PoolDegraded: some active workers are starting, restarting or unhealthy.
+	PoolDegraded
+	// PoolRestarting: no worker is left; the pool waits for its own restart.
+	// Queued tasks wait for it.
+	PoolRestarting
+	// PoolFailed: the pool was given up. Queued and new tasks fail with
+	// ErrWorkerCrashed.
+	PoolFailed
+	// PoolDraining: Shutdown began; the pool takes no new task and finishes
+	// the ones it has.
+	PoolDraining
+	// PoolHalted: the pool's workers have stopped. Its actor stays to answer
+	// task envelopes with ERROR_CODE_SHUTTING_DOWN.
+	PoolHalted
+)
+
+var poolStateNames = [...]string{"running", "degraded", "restarting", "failed", "draining", "halted"}
+
+// String returns the state's name, as in "running".
+func (s PoolState) String() string {
+	if int(s) < len(poolStateNames) {
+		return poolStateNames[s]
+	}
+	return fmt.Sprintf("pool-state(%d)", uint8(s))
+}
+
+// poolTransitions lists the moves the transition function allows.
+var poolTransitions = map[PoolState][]PoolState{
+	PoolRunning:    {PoolDegraded, PoolRestarting, PoolDraining},
+	PoolDegraded:   {PoolRunning, PoolRestarting, PoolDraining},
+	PoolRestarting: {PoolDegraded, PoolRunning, PoolFailed, PoolDraining},
+	PoolFailed:     {PoolDraining},
+	PoolDraining:   {PoolHalted},
+}
+
+func (s PoolState) canMove(to PoolState) bool {
+	for _, t := range poolTransitions[s] {
+		if t == to {
+			return true
+		}
+	}
+	return false
+}
+
+// accepting reports whether a pool in state s takes new tasks.
+func (s PoolState) accepting() bool { return s <= PoolRestarting }
+
+// Messages of the pool actor: the closed set of requests that change a
+// pool's lifecycle.
+type (
+	// workerStarted: a worker incarnation is up and its runners run.
+	workerStarted struct {
+		w   *worker
+		inc *incarnation
+	}
+	// workerDown: a worker incarnation halted (restart or stop).
+	workerDown struct {
+		w       *worker
+		inc     *incarnation
+		stop    bool // the actor stops for good
+		restart bool // protoactor restarts the actor
+	}
+	// crashWorker: a worker must crash (runner panic, backend crash,
+	// CrashWorker, stuck handler). inc nil means the current incarnation.
+	crashWorker struct {
+		w   *worker
+		inc *incarnation
+		err error
+	}
+	// drainPool: Shutdown began.
+	drainPool struct{}
+	// haltPool: stop every worker; fail what is left when fail is set.
+	haltPool struct{ fail bool }
+	// restartPool: the root restarts the pool (after its backoff).
+	restartPool struct{}
+	// givePool: the root gave the pool up.
+	givePool struct{ reason error }
+	// refresh: a worker resumed after a crash gets fresh runners.
+	refresh struct{ inc *incarnation }
+)
+
+// poolActor owns one pool's lifecycle: the pool's state and every worker's
+// lifecycle state, PID, incarnation and restart count. It supervises the
+// worker actors (through the pool's supervision.Strategy), runs health
+// probes and the autoscaler, and takes task envelopes.
+type poolActor struct {
+	p      *pool
+	health healthState
+	scale  scaleState
+	// stopping counts workers asked to stop by a pool restart or halt, whose
+	// Terminated has not come yet.
+	stopping map[*worker]struct{}
+	// restartWanted is set while a pool restart waits for its old workers.
+	restartWanted bool
+	halting       bool
+	haltFail      bool
+}
+
+func (a *poolActor) Receive(c actor.Context) {
+	switch m := c.Message().(type) {
+	case *actor.Started:
+		a.stopping = map[*worker]struct{}{}
+		var ws []*worker
+		a.p.mu.Lock()
+		for _, w := range a.p.workers {
+			if w.active {
+				ws = append(ws, w)
+			}
+		}
+		a.p.mu.Unlock()
+		a.spawn(c, ws)
+		a.scheduleHealth(c)
+		a.scheduleScale(c)
+	case workerStarted:
+		a.workerStarted(m)
+	case workerDown:
+		a.workerDown(m)
+	case *actor.Terminated:
+		a.terminated(c, m.Who)
+	case crashWorker:
+		a.crash(c, m)
+	case scaleTick:
+		a.autoscale(c)
+	case healthTick:
+		a.probe(c)
+	case healthDeadline:
+		a.judge(c, m.seq)
+	case *protos.HealthPong:
+		a.pong(m)
+	case drainPool:
+		a.drain()
+	case haltPool:
+		a.halt(c, m.fail)
+	case restartPool:
+		a.restart(c)
+	case givePool:
+		a.giveUp(m.reason)
+	case crashPool:
+		a.failPool(c, m.reason)
+	default:
+		a.receiveEnvelope(c, m)
+	}
+}
+
+// moveLocked is the pool's transition function: every change of the pool's
+// state goes through it, on the pool actor, under p.mu.
+func (a *poolActor) moveLocked(to PoolState) {
+	p := a.p
+	from := p.state
+	if from == to {
+		return
+	}
+	if !from.canMove(to) {
+		p.node.logger.Error("invalid pool transition", "pool", p.cfg.Name, "from", from, "to", to)
+		return
+	}
+	p.state = to
+	p.stateA.Store(uint32(to))
+	p.node.event(supervision.PoolStateChanged{Pool: p.cfg.Name, From: from.String(), To: to.String(), At: time.Now()})
+}
+
+// settleLocked moves a running or degraded pool to the state its workers
+// say.
+func (a *poolActor) settleLocked() {
+	p := a.p
+	if p.state != PoolRunning && p.state != PoolDegraded && !(p.state == PoolRestarting && !a.restartWanted && p.liveLocked() > 0) {
+		return
+	}
+	all := true
+	for _, w := range p.workers {
+		if w.active && !w.state.live() {
+			all = false
+			break
+		}
+	}
+	if all {
+		a.moveLocked(PoolRunning)
+	} else {
+		a.moveLocked(PoolDegraded)
+	}
+}
+
+// setWorkerLocked moves w to lifecycle state s and tells the router whether
+// it may take work. Only the pool actor calls it.
+func (a *poolActor) setWorkerLocked(w *worker, s WorkerState) {
+	p := a.p
+	if s == WorkerIdle && w.inflight > 0 {
+		s = WorkerBusy
+	}
+	if w.state == s {
+		return
+	}
+	p.moveWorkerLocked(w, s)
+	live := s.live()
+	p.strategy.SetAvailable(w.id, live)
+	if live {
+		p.dispatchLocked()
+	}
+}
+
+func (a *poolActor) spawn(c actor.Context, ws []*worker) {
+	p := a.p
+	for _, w := range ws {
+		w := w
+		props := actor.PropsFromProducer(func() actor.Actor { return &workerActor{w: w} })
+		pid, err := c.SpawnNamed(props, w.name[len(p.cfg.Name)+1:])
+		p.mu.Lock()
+		if err != nil {
+			p.mu.Unlock()
+			p.node.logger.Error("spawn worker", "worker", w.name, "error", err)
+			continue
+		}
+		w.pid = pid
+		w.inc = nil
+		a.setWorkerLocked(w, WorkerStarting)
+		p.mu.Unlock()
+	}
+}
+
+func (a *poolActor) workerStarted(m workerStarted) {
+	p, w := a.p, m.w
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if a.halting || w.pid == nil || w.pid.Id != m.inc.self.Id || w.state == WorkerStopping || w.state == WorkerDead {
+		return // a worker on its way out
+	}
+	w.inc = m.inc
+	w.be = m.inc.be
+	w.started++
+	if w.started == 1 && w.id < p.cfg.Workers {
+		p.node.workerUp()
+	}
+	a.health.forget(w)
+	a.setWorkerLocked(w, WorkerIdle)
+	a.settleLocked()
+}
+
+func (a *poolActor) workerDown(m workerDown) {
+	p, w := a.p, m.w
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if m.restart {
+		w.restarts++
+		p.restarts.Add(1)
+	}
+	if w.inc != m.inc {
+		// Already out of routing (a crash went through the pool actor).
+		if m.stop && w.state != WorkerDead {
+			a.setWorkerLocked(w, WorkerStopping)
+		}
+		return
+	}
+	w.inc, w.be = nil, nil
+	if m.stop {
+		a.setWorkerLocked(w, WorkerStopping)
+	} else {
+		a.setWorkerLocked(w, WorkerStarting)
+	}
+	a.settleLocked()
+}
+
+// crash takes w out of routing at once and makes its actor fail, so that
+// the pool's supervision.Strategy decides: restart after the backoff, stop,
+// or escalate. A Resume from the Decider gives the worker fresh runners.
+func (a *poolActor) crash(c actor.Context, m crashWorker) {
+	p, w := a.p, m.w
+	p.mu.Lock()
+	inc := m.inc
+	if inc == nil {
+		inc = w.inc
+	}
+	if a.halting || inc == nil || w.inc != inc || !w.state.live() && w.state != WorkerUnhealthy {
+		p.mu.Unlock()
+		return // stale: that incarnation is already gone or going
+	}
+	decider := p.cfg.Decider
+	if decider != nil && decider(m.err) == supervision.Resume {
+		p.mu.Unlock()
+		p.node.event(supervision.WorkerFailed{Pool: p.cfg.Name, Worker: w.pid.Id, Reason: m.err, Directive: supervision.Resume, At: time.Now()})
+		c.Send(w.pid, refresh{inc: inc})
+		return
+	}
+	w.inc, w.be = nil, nil
+	a.health.forget(w)
+	a.setWorkerLocked(w, WorkerStarting)
+	a.settleLocked()
+	pid := w.pid
+	p.mu.Unlock()
+	c.Send(pid, &crashed{err: m.err, inc: inc})
+}
+
+// terminated handles a worker actor that stopped for good: the supervision
+// strategy gave it up or stopped it, the autoscaler retired it, or a pool
+// restart or halt stopped it.
+func (a *poolActor) terminated(c actor.Context, who *actor.PID) {
+	p := a.p
+	p.mu.Lock()
+	var w *worker
+	for _, x := range p.workers {
+		if x.pid != nil && x.pid.Id == who.Id {
+			w = x
+			break
+		}
+	}
+	if w == nil {
+		p.mu.Unlock()
+		return
+	}
+	w.pid, w.inc, w.be = nil, nil, nil
+	a.health.forget(w)
+	p.supervisor.Forget(who)
+	a.setWorkerLocked(w, WorkerDead)
+	p.requeueInboxLocked(w)
+	_, asked := a.stopping[w]
+	delete(a.stopping, w)
+	retired := w.retiring
+	if retired {
+		w.retiring, w.active = false, false
+	}
+	switch {
+	case a.halting:
+		done := len(a.stopping) == 0
+		p.mu.Unlock()
+		if done {
+			a.halted()
+		}
+		return
+	case a.restartWanted:
+		done := len(a.stopping) == 0
+		p.mu.Unlock()
+		if done {
+			a.respawn(c)
+		}
+		return
+	case asked || retired:
+		p.dispatchLocked()
+		p.mu.Unlock()
+		return
+	}
+	alive := 0
+	for _, x := range p.workers {
+		if x.active && x.state != WorkerDead {
+			alive++
+		}
+	}
+	var failed []*Future
+	if alive == 0 && p.state == PoolDraining {
+		failed = p.takeQueueLocked()
+	} else if alive == 0 && (p.state == PoolRunning || p.state == PoolDegraded) {
+		a.moveLocked(PoolRestarting)
+	} else {
+		a.settleLocked()
+		p.dispatchLocked()
+	}
+	state := p.state
+	p.checkIdleLocked()
+	p.mu.Unlock()
+	p.node.logger.Warn("worker stopped for good", "worker", w.name, "alive", alive)
+	for _, f := range failed {
+		f.finish(Result{Err: fmt.Errorf("%w: pool %q has no worker left to drain its queue", ErrShuttingDown, p.cfg.Name)}, nil)
+	}
+	if alive == 0 && state == PoolRestarting {
+		reason := fmt.Errorf("%w: every worker of pool %q stopped for good", ErrWorkerCrashed, p.cfg.Name)
+		p.node.event(supervision.PoolFailed{Pool: p.cfg.Name, Reason: reason, At: time.Now()})
+		c.Send(c.Parent(), poolFailure{p: p, reason: reason})
+	}
+}
+
+// failPool fails the pool as a whole (a worker escalated): the root
+// decides, as for a pool with no worker left.
+func (a *poolActor) failPool(c actor.Context, reason error) {
+	p := a.p
+	p.mu.Lock()
+	if a.halting || p.state != PoolRunning && p.state != PoolDegraded {
+		p.mu.Unlock()
+		return
+	}
+	a.moveLocked(PoolRestarting)
+	p.mu.Unlock()
+	p.node.event(supervision.PoolFailed{Pool: p.cfg.Name, Reason: reason, At: time.Now()})
+	c.Send(c.Parent(), poolFailure{p: p, reason: reason})
+}
+
+// restart runs the root's decision to restart the pool: every worker still
+// alive is stopped, then every active worker is spawned afresh.
+func (a *poolActor) restart(c actor.Context) {
+	p := a.p
+	p.mu.Lock()
+	if a.halting || p.state == PoolFailed || p.state == PoolDraining || p.state == PoolHalted {
+		p.mu.Unlock()
+		return
+	}
+	a.moveLocked(PoolRestarting)
+	a.restartWanted = true
+	var stop []*actor.PID
+	for _, w := range p.workers {
+		if w.pid != nil {
+			a.stopping[w] = struct{}{}
+			p.supervisor.Forget(w.pid)
+			a.setWorkerLocked(w, WorkerStopping)
+			stop = append(stop, w.pid)
+		}
+	}
+	p.mu.Unlock()
+	for _, pid := range stop {
+		c.Stop(pid)
+	}
+	if len(stop) == 0 {
+		a.respawn(c)
+	}
+}
+
+func (a *poolActor) respawn(c actor.Context) {
+	p := a.p
+	p.mu.Lock()
+	a.restartWanted = false
+	var ws []*worker
+	for _, w := range p.workers {
+		if w.active {
+			ws = append(ws, w)
+		}
+	}
+	p.mu.Unlock()
+	p.node.logger.Info("restarting pool", "pool", p.cfg.Name, "workers", len(ws))
+	a.spawn(c, ws)
+	p.mu.Lock()
+	a.moveLocked(PoolDegraded)
+	p.mu.Unlock()
+}
+
+// giveUp fails the pool for good: queued tasks, waiting Submit calls and
+// new tasks get ErrWorkerCrashed.
+func (a *poolActor) giveUp(reason error) {
+	p := a.p
+	p.mu.Lock()
+	if p.state != PoolRestarting {
+		p.mu.Unlock()
+		return
+	}
+	p.failure = fmt.Errorf("%w: pool %q was given up: %w", ErrWorkerCrashed, p.cfg.Name, reason)
+	a.moveLocked(PoolFailed)
+	failed := p.takeQueueLocked()
+	p.wakeAllLocked()
+	err := p.failure
+	p.mu.Unlock()
+	p.node.logger.Error("pool given up", "pool", p.cfg.Name, "reason", reason)
+	for _, f := range failed {
+		f.finish(Result{Err: err}, nil)
+	}
+}
+
+// drain starts the pool's part of Shutdown: admission is closed, waiting
+// Submit calls return ErrShuttingDown, and a pool with no live worker fails
+// its queue at once, since nothing would ever run it.
+func (a *poolActor) drain() {
+	p := a.p
+	p.mu.Lock()
+	if p.state == PoolDraining || p.state == PoolHalted {
+		p.mu.Unlock()
+		return
+	}
+	a.moveLocked(PoolDraining)
+	p.wakeAllLocked()
+	var failed []*Future
+	if p.liveLocked() == 0 {
+		failed = p.takeQueueLocked()
+	}
+	p.checkIdleLocked()
+	p.mu.Unlock()
+	for _, f := range failed {
+		f.finish(Result{Err: fmt.Errorf("%w: pool %q has no live worker to drain its queue", ErrShuttingDown, p.cfg.Name)}, nil)
+	}
+}
+
+// halt stops every worker of the pool. With fail, whatever the drain left
+// gets ErrShuttingDown first and running handlers see their contexts end.
+func (a *poolActor) halt(c actor.Context, fail bool) {
+	p := a.p
+	if a.halting {
+		return
+	}
+	a.drain()
+	a.halting = true
+	a.stopHealth()
+	a.stopScale()
+	p.timers.stopAll()
+	p.cancelHalt()
+	if fail {
+		p.failRemaining()
+	}
+	p.mu.Lock()
+	var stop []*actor.PID
+	for _, w := range p.workers {
+		if w.pid != nil {
+			a.stopping[w] = struct{}{}
+			a.setWorkerLocked(w, WorkerStopping)
+			stop = append(stop, w.pid)
+		}
+	}
+	p.mu.Unlock()
+	for _, pid := range stop {
+		c.Stop(pid)
+	}
+	if len(stop) == 0 {
+		a.halted()
+	}
+}
+
+// halted ends the pool's halt once its last worker actor has stopped.
+func (a *poolActor) halted() {
+	p := a.p
+	p.mu.Lock()
+	a.moveLocked(PoolHalted)
+	p.mu.Unlock()
+	p.stopRunners()
+	close(p.haltDone)
+}
+
+// poolFailure tells the root that a pool has no worker left.
+type poolFailure struct {
+	p      *pool
+	reason error
+}
+
+// timerSet holds the timers a pool owns (task deadlines, stuck checks,
+// retries, restart delays, probes, scale ticks) so that they all stop when
+// the pool halts: nothing fires into a stopped node.
+type timerSet struct {
+	mu      sync.Mutex
+	stopped bool
+	m       map[*time.Timer]struct{}
+}
+
+// after runs f once, d from now, unless the set is stopped first. It
+// returns nil, and never runs f, once the set is stopped.
+func (s *timerSet) after(d time.Duration, f func()) *time.Timer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return nil
+	}
+	if s.m == nil {
+		s.m = map[*time.Timer]struct{}{}
+	}
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		s.mu.Lock()
+		_, ok := s.m[t]
+		delete(s.m, t)
+		s.mu.Unlock()
+		if ok {
+			f()
+		}
+	})
+	s.m[t] = struct{}{}
+	return t
+}
+
+// stop cancels t (nil is allowed).
+func (s *timerSet) stop(t *time.Timer) {
+	if t == nil {
+		return
+	}
+	s.mu.Lock()
+	delete(s.m, t)
+	s.mu.Unlock()
+	t.Stop()
+}
+
+// stopAll cancels every timer and refuses new ones.
+func (s *timerSet) stopAll() {
+	s.mu.Lock()
+	s.stopped = true
+	for t := range s.m {
+		t.Stop()
+	}
+	s.m = nil
+	s.mu.Unlock()
+}
