@@ -95,7 +95,9 @@ func (s poolSupervisor) EscalateFailure(reason any, _ any) {
 }
 
 // RestartChildren implements actor.Supervisor.
-func (s poolSupervisor) RestartChildren(...*actor.PID) { s.p.node.system.Root.Send(s.p.pid, restartPool{}) }
+func (s poolSupervisor) RestartChildren(...*actor.PID) {
+	s.p.node.system.Root.Send(s.p.pid, restartPool{})
+}
 
 // StopChildren implements actor.Supervisor: the pool is given up.
 func (s poolSupervisor) StopChildren(...*actor.PID) {
@@ -103,4 +105,6 @@ func (s poolSupervisor) StopChildren(...*actor.PID) {
 }
 
 // ResumeChildren implements actor.Supervisor: a resumed pool restarts at once.
-func (s poolSupervisor) ResumeChildren(...*actor.PID) { s.p.node.system.Root.Send(s.p.pid, restartPool{}) }
+func (s poolSupervisor) ResumeChildren(...*actor.PID) {
+	s.p.node.system.Root.Send(s.p.pid, restartPool{})
+}

@@ -238,10 +238,10 @@ type futureExtra struct {
 	ctx        context.Context // the submit context, when it can end
 	deadline   int64           // node clock; 0: none
 	timer      *time.Timer
-	stuckTimer *time.Timer  // under pool.mu
-	inc        *incarnation // the incarnation that runs it, for a stuck check
+	stuckTimer *time.Timer                        // under pool.mu
+	inc        *incarnation                       // the incarnation that runs it, for a stuck check
 	runCancel  atomic.Pointer[context.CancelFunc] // ends the running handler's context
-	stopCtx    func() bool // unregisters the submit-context watcher
+	stopCtx    func() bool                        // unregisters the submit-context watcher
 	onDone     func(Result)
 	id         string
 	routeKey   string
