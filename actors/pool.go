@@ -283,7 +283,8 @@ func (p *pool) abort(f *Future, err error) bool {
 // abandoned until the handler returns, if ever.
 func (p *pool) checkStuck(f *Future) {
 	p.mu.Lock()
-	if f.where != inFlight || !f.ended() {
+	if f.where != inFlight || !f.ended() || !f.x.running.Load() {
+		// Done, or still in its worker's inbox: its runner skips it.
 		p.mu.Unlock()
 		return
 	}

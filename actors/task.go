@@ -241,6 +241,7 @@ type futureExtra struct {
 	stuckTimer *time.Timer                        // under pool.mu
 	inc        *incarnation                       // the incarnation that runs it, for a stuck check
 	runCancel  atomic.Pointer[context.CancelFunc] // ends the running handler's context
+	running    atomic.Bool                        // its handler runs: a stuck check applies
 	stopCtx    func() bool                        // unregisters the submit-context watcher
 	onDone     func(Result)
 	id         string

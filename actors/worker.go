@@ -262,9 +262,13 @@ func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, pan
 		stop := context.AfterFunc(sctx, cancel)
 		defer stop()
 	}
-	if cancel != nil && f.x != nil {
-		f.x.runCancel.Store(&cancel)
-		defer f.x.runCancel.Store(nil)
+	if f.x != nil {
+		f.x.running.Store(true)
+		defer f.x.running.Store(false)
+		if cancel != nil {
+			f.x.runCancel.Store(&cancel)
+			defer f.x.runCancel.Store(nil)
+		}
 	}
 	var res Result
 	var stack []byte
