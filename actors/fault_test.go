@@ -19,7 +19,7 @@ func TestBreakerOpensAndFailsFast(t *testing.T) {
 	var failing atomic.Bool
 	failing.Store(true)
 	n := newNode(t, actors.WithEventHook(log.hook),
-		actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1,
+		actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1, BreakerScope: actors.BreakerAllResults,
 			Breaker: &supervision.BreakerConfig{FailureThreshold: 3, ResetTimeout: time.Millisecond}}),
 		actors.WithHandler("flaky", func(context.Context, []byte) ([]byte, error) {
 			if failing.Load() {

@@ -490,8 +490,9 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 	if p.quarantined(t.ID) {
 		return nil, fmt.Errorf("%w: %q crashed workers of pool %q %d times", ErrQuarantined, t.ID, p.cfg.Name, p.cfg.QuarantineAfter)
 	}
+	var bt breakerTicket
 	if p.breakers != nil {
-		if err := p.breakers.allow(t.Type); err != nil {
+		if bt, err = p.breakers.allow(t.Type); err != nil {
 			return nil, err
 		}
 	}
@@ -532,9 +533,12 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 	if t.Retry.MaxAttempts > 1 {
 		f.extra().retry = t.Retry
 	}
+	if p.breakers != nil {
+		f.extra().breaker = bt
+	}
 	if err := p.submit(ctx, f, wait); err != nil {
 		if p.breakers != nil {
-			p.breakers.report(t.Type, nil) // never ran: give back the trial
+			p.breakers.skip(bt) // refused: it never ran
 		}
 		return nil, err
 	}

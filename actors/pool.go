@@ -589,10 +589,10 @@ func (p *pool) retryLocked(f *Future) {
 	}
 }
 
-// count records a terminal result in the pool's counters and breakers.
-func (p *pool) count(taskType string, err error) {
+// count records f's terminal result in the pool's counters and breakers.
+func (p *pool) count(f *Future, err error) {
 	if p.breakers != nil {
-		p.breakers.report(taskType, err)
+		p.breakers.done(f.breakerTicket(), err)
 	}
 	switch {
 	case err == nil:

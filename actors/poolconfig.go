@@ -90,9 +90,19 @@ type PoolConfig struct {
 	HealthCheck func(ctx context.Context, worker string) error
 	// Breaker, when set, gives the pool a circuit breaker, and one per task
 	// type: while one is open, Submit refuses the pool's (or the type's)
-	// tasks at once with ErrCircuitOpen. Handler errors, panics, timeouts
-	// and crashes count as failures.
+	// tasks at once with ErrCircuitOpen. For a type's breaker, a handler
+	// error, a panic, a timeout or a crashed worker is a failure; a task
+	// that did not run or was cut short from outside (canceled, shed,
+	// refused, shutting down) counts for nothing, and a refused half-open
+	// trial frees its slot. By default the pool's breaker counts only
+	// crashed and stuck workers as failures, so one failing type does not
+	// get the others refused; BreakerScope says so, and can make every
+	// result count for the pool's breaker too.
 	Breaker *supervision.BreakerConfig
+	// BreakerScope says which results count for the pool's own breaker
+	// (see Breaker): BreakerPoolFaults (the zero value) or
+	// BreakerAllResults. It has no effect without Breaker.
+	BreakerScope BreakerScope
 	// QuarantineAfter is the number of worker crashes (handler panics
 	// included) a task with an ID may cause before that ID is quarantined:
 	// refused at Submit and never retried. Zero means 3; NoQuarantine turns
@@ -220,6 +230,8 @@ func (c PoolConfig) validate() error {
 		return configError(field("StuckGrace"), "is %s; allowed: 0 (default) or more", c.StuckGrace)
 	case c.MaxWorkers > c.MinWorkers && c.Scale.validate(field) != nil:
 		return c.Scale.validate(field)
+	case !c.BreakerScope.valid():
+		return configError(field("BreakerScope"), "is %d; allowed: BreakerPoolFaults (0) or BreakerAllResults (1)", c.BreakerScope)
 	case c.StablePeriod < 0:
 		return configError(field("StablePeriod"), "is %s; allowed: 0 (default) or more", c.StablePeriod)
 	}

@@ -247,6 +247,7 @@ type futureExtra struct {
 	id         string
 	routeKey   string
 	retry      RetryPolicy
+	breaker    breakerTicket // when the pool has breakers
 }
 
 func (f *Future) extra() *futureExtra {
@@ -371,7 +372,7 @@ func (f *Future) finish(res Result, w *worker) bool {
 	} else {
 		f.queuedNs = p.node.clock() - f.accepted
 	}
-	p.count(f.typ, res.Err)
+	p.count(f, res.Err)
 	if x := f.x; x != nil {
 		if x.timer != nil {
 			p.timers.stop(x.timer)

@@ -7,8 +7,8 @@ import (
 )
 
 // BenchmarkBreaker measures the per-call cost of a breaker on the task path
-// (Allow, then Success) beside a breaker-shaped baseline that takes a mutex
-// for each of the two calls.
+// (Allow then Success, and Admit then Done) beside a breaker-shaped
+// baseline that takes a mutex for each of the two calls.
 func BenchmarkBreaker(b *testing.B) {
 	perSec := func(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
@@ -20,6 +20,18 @@ func BenchmarkBreaker(b *testing.B) {
 			for pb.Next() {
 				if br.Allow() == nil {
 					br.Success()
+				}
+			}
+		})
+		perSec(b)
+	})
+	b.Run("impl=breaker-two-step/state=closed", func(b *testing.B) {
+		br, _ := NewBreaker(BreakerConfig{}, nil)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if t, err := br.Admit(); err == nil {
+					br.Done(t, Succeeded)
 				}
 			}
 		})

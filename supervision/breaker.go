@@ -88,8 +88,8 @@ func (c BreakerConfig) Validate() error {
 	)
 }
 
-// CircuitOpenError is the error Breaker.Allow returns when it refuses a
-// call. It wraps ErrCircuitOpen.
+// CircuitOpenError is the error Breaker.Admit and Breaker.Allow return
+// when they refuse a call. It wraps ErrCircuitOpen.
 type CircuitOpenError struct {
 	// RetryAfter is how long the breaker stays open, as of the refused call;
 	// 0 when it is half-open with every trial slot taken.
@@ -107,39 +107,105 @@ func (e *CircuitOpenError) Error() string {
 // Unwrap returns ErrCircuitOpen.
 func (e *CircuitOpenError) Unwrap() error { return ErrCircuitOpen }
 
+// Outcome is how an admitted call ended, as reported to Breaker.Done.
+type Outcome uint8
+
+const (
+	// Succeeded: the call ran and succeeded. It clears a closed breaker's
+	// failure count and closes a half-open one.
+	Succeeded Outcome = iota + 1
+	// Failed: the call ran and failed. It counts towards FailureThreshold
+	// in a closed breaker and opens a half-open one.
+	Failed
+	// Skipped: the call did not run (refused further on, canceled, shed,
+	// cut short by a shutdown), so it says nothing about what the breaker
+	// guards. It changes neither the state nor the failure count; in a
+	// half-open breaker it gives the call's trial slot back. An Outcome
+	// outside the three counts as Skipped.
+	Skipped
+)
+
+var outcomeNames = [...]string{Succeeded: "succeeded", Failed: "failed", Skipped: "skipped"}
+
+// String returns "succeeded", "failed" or "skipped", or "Outcome(n)" for a
+// value outside the set.
+func (o Outcome) String() string {
+	if int(o) < len(outcomeNames) && outcomeNames[o] != "" {
+		return outcomeNames[o]
+	}
+	return "Outcome(" + strconv.Itoa(int(o)) + ")"
+}
+
+// Ticket is a call's admission by Breaker.Admit: it names the generation
+// the call was admitted in, and is handed back to Breaker.Done with the
+// call's outcome. It is a small value; copy it freely. The zero Ticket
+// belongs to no generation, so Done ignores it.
+type Ticket struct {
+	gen uint64
+}
+
 // Breaker is a circuit breaker: it stops calls to something that keeps
 // failing and lets a few through again after a pause.
 //
 // Closed, it lets every call through; FailureThreshold consecutive failures
-// open it. Open, it refuses calls; the first Allow after ResetTimeout (by
-// the breaker's clock) makes it half-open and admits a trial. Half-open, it
-// admits up to HalfOpenTrials trials at once and refuses the rest; a
+// open it. Open, it refuses calls; the first admission after ResetTimeout
+// (by the breaker's clock) makes it half-open and admits a trial. Half-open,
+// it admits up to HalfOpenTrials trials at once and refuses the rest; a
 // success closes it and a failure opens it again. A trial that never
 // reports is given up on after ResetTimeout, and its slot reused.
 //
-// Callers report the outcome of every admitted call with Success or
-// Failure. The breaker cannot tell a trial's result from the late result of
-// a call admitted before it opened: a late success or failure that arrives
-// while half-open counts as a trial's. Results that arrive while open are
-// ignored.
+// # Two steps: Admit and Done
 //
-// A Breaker is safe for concurrent use. While it is closed, Allow costs one
-// atomic load and Success two (when no failure is pending): no lock.
+// Admit admits a call and returns a Ticket; once the call is over, Done
+// reports it with one of three outcomes: Succeeded, Failed, or Skipped for
+// a call that was admitted but never ran (refused by a later stage,
+// canceled, shed, stopped by a shutdown). A Skipped call leaves the state
+// and the failure count alone and, while half-open, frees its trial slot
+// for another call: only calls that ran decide whether the breaker closes.
+//
+// Every transition (and every new round of half-open trials) starts a new
+// generation, and a Ticket belongs to the generation it was admitted in.
+// Done ignores a ticket from an earlier generation: the late result of a
+// call admitted while closed cannot reopen a breaker that has since opened
+// and closed, nor can a call admitted before a trial round close or reopen
+// the breaker in that trial's place.
+//
+// # One step: Allow, Success and Failure
+//
+// Allow, Success and Failure are the older one-step form: Allow admits like
+// Admit but keeps no ticket, and Success and Failure count for whatever
+// state the breaker is in when they are called, so a late result that
+// arrives while half-open counts as a trial's (results while open are
+// ignored). There is no one-step Skipped. Prefer Admit and Done.
+//
+// A Breaker is safe for concurrent use. While it is closed, Admit and Allow
+// cost one atomic load, and Done(t, Succeeded) and Success two when no
+// failure is pending: no lock and no allocation.
 type Breaker struct {
-	state    atomic.Int32 // State; written under mu
-	failures atomic.Int64 // consecutive failures while closed; written under mu
+	sg       atomic.Uint64 // state | generation<<stateBits; written under mu
+	failures atomic.Int64  // consecutive failures while closed; written under mu
 
 	mu       sync.Mutex
 	cfg      BreakerConfig
 	now      func() time.Time
 	openedAt time.Time // when the breaker last opened
-	trials   int       // trials admitted in the current half-open round
+	trials   int       // trials in flight in the current half-open round
 	roundAt  time.Time // when the current half-open round began
 
 	notifyMu   sync.Mutex
 	pending    []transition // transitions not yet passed to OnStateChange
 	delivering bool         // a goroutine is calling OnStateChange
 }
+
+// The state and the generation share one word, so that the closed fast
+// path reads both with one atomic load.
+const (
+	stateBits = 2
+	stateMask = 1<<stateBits - 1
+)
+
+func stateOf(sg uint64) State { return State(sg & stateMask) }
+func genOf(sg uint64) uint64  { return sg >> stateBits }
 
 type transition struct{ from, to State }
 
@@ -152,92 +218,146 @@ func NewBreaker(cfg BreakerConfig, now func() time.Time) (*Breaker, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Breaker{cfg: cfg.WithDefaults(), now: now}, nil
+	b := &Breaker{cfg: cfg.WithDefaults(), now: now}
+	b.sg.Store(1 << stateBits) // generation 1, closed: the zero Ticket matches none
+	return b, nil
 }
 
 // State returns the breaker's state. An open breaker whose reset timeout
-// has passed stays Open until the next Allow.
-func (b *Breaker) State() State { return State(b.state.Load()) }
+// has passed stays Open until the next Admit or Allow.
+func (b *Breaker) State() State { return stateOf(b.sg.Load()) }
 
-// Allow returns nil if a call may go ahead, and a *CircuitOpenError
-// (wrapping ErrCircuitOpen) if not. Every nil return must be followed by
-// one Success or Failure once the call is done.
-func (b *Breaker) Allow() error {
-	if State(b.state.Load()) == Closed {
-		return nil
+// Admit returns a Ticket if a call may go ahead, and a *CircuitOpenError
+// (wrapping ErrCircuitOpen) if not. Every admitted call must be reported
+// once with Done, Skipped included: a half-open breaker holds the trial
+// slot until then (or until ResetTimeout passes).
+func (b *Breaker) Admit() (Ticket, error) {
+	if sg := b.sg.Load(); stateOf(sg) == Closed {
+		return Ticket{gen: genOf(sg)}, nil
 	}
+	return b.admitSlow()
+}
+
+func (b *Breaker) admitSlow() (Ticket, error) {
 	b.mu.Lock()
-	switch State(b.state.Load()) {
+	switch stateOf(b.sg.Load()) {
 	case Open:
 		now := b.now()
 		if wait := b.cfg.ResetTimeout - now.Sub(b.openedAt); wait > 0 {
 			b.mu.Unlock()
-			return &CircuitOpenError{RetryAfter: wait}
+			return Ticket{}, &CircuitOpenError{RetryAfter: wait}
 		}
 		b.setLocked(HalfOpen)
 		b.trials, b.roundAt = 1, now
+		t := Ticket{gen: genOf(b.sg.Load())}
 		b.mu.Unlock()
 		b.deliver()
-		return nil
+		return t, nil
 	case HalfOpen:
 		if b.trials >= b.cfg.HalfOpenTrials {
 			now := b.now()
 			if now.Sub(b.roundAt) < b.cfg.ResetTimeout {
 				b.mu.Unlock()
-				return &CircuitOpenError{}
+				return Ticket{}, &CircuitOpenError{}
 			}
-			// The trials in flight never reported: start a new round.
+			// The trials in flight never reported: start a new round, in a
+			// new generation so that their late results are ignored.
 			b.trials, b.roundAt = 0, now
+			b.sg.Add(1 << stateBits)
 		}
 		b.trials++
 	}
+	t := Ticket{gen: genOf(b.sg.Load())}
 	b.mu.Unlock()
-	return nil
+	return t, nil
 }
 
-// Success reports that an admitted call succeeded: it clears the failure
-// count of a closed breaker and closes a half-open one.
-func (b *Breaker) Success() {
-	if State(b.state.Load()) == Closed && b.failures.Load() == 0 {
+// Done reports how the call admitted with t ended. It does nothing if t
+// belongs to an earlier generation than the breaker's (see Breaker).
+func (b *Breaker) Done(t Ticket, o Outcome) {
+	sg := b.sg.Load()
+	if genOf(sg) != t.gen {
+		return // a generation the breaker has left (or the zero Ticket)
+	}
+	if stateOf(sg) == Closed && (o == Skipped || o == Succeeded && b.failures.Load() == 0) {
 		return
 	}
-	moved := false
 	b.mu.Lock()
-	switch State(b.state.Load()) {
-	case Closed:
-		b.failures.Store(0)
-	case HalfOpen:
-		b.failures.Store(0)
-		b.trials = 0
-		b.setLocked(Closed)
-		moved = true
+	if genOf(b.sg.Load()) != t.gen {
+		b.mu.Unlock()
+		return
 	}
+	moved := b.recordLocked(o)
 	b.mu.Unlock()
 	if moved {
 		b.deliver()
 	}
 }
 
-// Failure reports that an admitted call failed: it opens a closed breaker
-// at the FailureThreshold-th consecutive failure, and a half-open one at
-// once.
-func (b *Breaker) Failure() {
-	moved := false
-	b.mu.Lock()
-	switch State(b.state.Load()) {
-	case Closed:
-		if b.failures.Add(1) >= int64(b.cfg.FailureThreshold) {
-			b.openLocked()
-			moved = true
-		}
-	case HalfOpen:
-		b.openLocked()
-		moved = true
+// Allow returns nil if a call may go ahead, and a *CircuitOpenError
+// (wrapping ErrCircuitOpen) if not. It is Admit without the ticket: every
+// nil return must be followed by one Success or Failure once the call is
+// done.
+func (b *Breaker) Allow() error {
+	_, err := b.Admit()
+	return err
+}
+
+// Success reports that a call admitted by Allow succeeded: it clears the
+// failure count of a closed breaker and closes a half-open one, whenever
+// the call was admitted.
+func (b *Breaker) Success() {
+	if stateOf(b.sg.Load()) == Closed && b.failures.Load() == 0 {
+		return
 	}
+	b.record(Succeeded)
+}
+
+// Failure reports that a call admitted by Allow failed: it opens a closed
+// breaker at the FailureThreshold-th consecutive failure, and a half-open
+// one at once, whenever the call was admitted.
+func (b *Breaker) Failure() { b.record(Failed) }
+
+func (b *Breaker) record(o Outcome) {
+	b.mu.Lock()
+	moved := b.recordLocked(o)
 	b.mu.Unlock()
 	if moved {
 		b.deliver()
 	}
+}
+
+// recordLocked applies an outcome to the current state and reports whether
+// the breaker moved. b.mu must be held.
+func (b *Breaker) recordLocked(o Outcome) bool {
+	switch stateOf(b.sg.Load()) {
+	case Closed:
+		switch o {
+		case Succeeded:
+			b.failures.Store(0)
+		case Failed:
+			if b.failures.Add(1) >= int64(b.cfg.FailureThreshold) {
+				b.openLocked()
+				return true
+			}
+		}
+	case HalfOpen:
+		switch o {
+		case Succeeded:
+			b.failures.Store(0)
+			b.trials = 0
+			b.setLocked(Closed)
+			return true
+		case Failed:
+			b.openLocked()
+			return true
+		default: // Skipped: the trial never ran; free its slot
+			if b.trials > 0 {
+				b.trials--
+			}
+		}
+	}
+	return false
 }
 
 func (b *Breaker) openLocked() {
@@ -247,11 +367,17 @@ func (b *Breaker) openLocked() {
 	b.setLocked(Open)
 }
 
-// setLocked moves to state to and queues the transition for OnStateChange.
-// b.mu must be held, so that the queue keeps the transitions' order.
+// setLocked moves to state to in a new generation and queues the
+// transition for OnStateChange. b.mu must be held, so that the queue keeps
+// the transitions' order.
 func (b *Breaker) setLocked(to State) {
-	from := State(b.state.Swap(int32(to)))
-	if b.cfg.OnStateChange == nil || from == to {
+	old := b.sg.Load()
+	from := stateOf(old)
+	if from == to {
+		return
+	}
+	b.sg.Store((genOf(old)+1)<<stateBits | uint64(to))
+	if b.cfg.OnStateChange == nil {
 		return
 	}
 	b.notifyMu.Lock()

@@ -282,6 +282,14 @@ func TestBreakerConcurrent(t *testing.T) {
 				if i%50 == 0 {
 					clock.Advance(time.Millisecond)
 				}
+				if g%2 == 1 { // two-step, with every outcome
+					tk, err := b.Admit()
+					if err != nil {
+						continue
+					}
+					b.Done(tk, []Outcome{Succeeded, Failed, Failed, Skipped}[(i+g)%4])
+					continue
+				}
 				if b.Allow() != nil {
 					continue
 				}
@@ -299,4 +307,147 @@ func TestBreakerConcurrent(t *testing.T) {
 	assert.Empty(t, problems)
 	assert.Positive(t, changes)
 	assert.Equal(t, last, b.State())
+}
+
+func TestOutcomeString(t *testing.T) {
+	assert.Equal(t, "succeeded", Succeeded.String())
+	assert.Equal(t, "failed", Failed.String())
+	assert.Equal(t, "skipped", Skipped.String())
+	assert.Equal(t, "Outcome(0)", Outcome(0).String())
+	assert.Equal(t, "Outcome(9)", Outcome(9).String())
+}
+
+func TestBreakerTwoStep(t *testing.T) {
+	const s = time.Second
+	type step struct {
+		op    string        // "admit" (keeps the ticket as id), "done" (id's ticket, with o), "wait"
+		id    string        // ticket name for "admit" and "done"
+		o     Outcome       // for "done"
+		d     time.Duration // for "wait"
+		want  string        // for "admit": "" (admitted), or the refusal's message
+		state State         // State() after the step
+	}
+	admit := func(id string, st State) step { return step{op: "admit", id: id, state: st} }
+	refused := func(want string, st State) step { return step{op: "admit", want: want, state: st} }
+	done := func(id string, o Outcome, st State) step { return step{op: "done", id: id, o: o, state: st} }
+	wait := func(d time.Duration, st State) step { return step{op: "wait", d: d, state: st} }
+	open := func(retry string) string { return "supervision: circuit open (retry in " + retry + ")" }
+	const full = "supervision: circuit open (half-open, trials in flight)"
+	// openThenHalf opens a threshold-1 breaker, waits out the reset timeout
+	// and takes the first trial as "trial".
+	openThenHalf := []step{admit("first", Closed), done("first", Failed, Open), wait(10*s, Open), admit("trial", HalfOpen)}
+	with := func(prefix []step, more ...step) []step { return append(append([]step(nil), prefix...), more...) }
+
+	tests := []struct {
+		name  string
+		cfg   BreakerConfig
+		steps []step
+	}{
+		{"closed: failures count, a success clears them", BreakerConfig{FailureThreshold: 2, ResetTimeout: 10 * s}, []step{
+			admit("a", Closed), admit("b", Closed), admit("c", Closed), admit("d", Closed),
+			done("a", Failed, Closed), done("b", Succeeded, Closed),
+			done("c", Failed, Closed), done("d", Failed, Open),
+			refused(open("10s"), Open),
+		}},
+		{"Skipped never resets the failure count", BreakerConfig{FailureThreshold: 2, ResetTimeout: 10 * s}, []step{
+			admit("a", Closed), admit("b", Closed), admit("c", Closed),
+			done("a", Failed, Closed), done("b", Skipped, Closed), done("c", Failed, Open),
+		}},
+		{"a refused trial leaves it half-open and frees the slot", BreakerConfig{FailureThreshold: 1, ResetTimeout: 10 * s}, with(openThenHalf,
+			refused(full, HalfOpen),
+			done("trial", Skipped, HalfOpen),
+			admit("trial2", HalfOpen), // the slot is free again
+			refused(full, HalfOpen),
+			done("trial2", Succeeded, Closed),
+		)},
+		{"Skipped trials never close, however many", BreakerConfig{FailureThreshold: 1, ResetTimeout: 10 * s, HalfOpenTrials: 2}, with(openThenHalf,
+			admit("t2", HalfOpen), refused(full, HalfOpen),
+			done("trial", Skipped, HalfOpen), done("t2", Skipped, HalfOpen),
+			done("t2", Skipped, HalfOpen), // a second report frees nothing more
+			admit("t3", HalfOpen), admit("t4", HalfOpen), refused(full, HalfOpen),
+			done("t3", Failed, Open),
+		)},
+		{"a trial failure reopens", BreakerConfig{FailureThreshold: 1, ResetTimeout: 10 * s}, with(openThenHalf,
+			done("trial", Failed, Open), refused(open("10s"), Open),
+		)},
+		{"a late failure from a closed generation does not reopen a breaker that closed", BreakerConfig{FailureThreshold: 1, ResetTimeout: 10 * s}, []step{
+			admit("early", Closed), admit("late", Closed),
+			done("early", Failed, Open), wait(10*s, Open),
+			admit("trial", HalfOpen), done("trial", Succeeded, Closed),
+			done("late", Failed, Closed),                    // admitted two generations ago
+			admit("now", Closed), done("now", Failed, Open), // a current failure still counts
+		}},
+		{"a late success does not close a reopened breaker", BreakerConfig{FailureThreshold: 1, ResetTimeout: 10 * s}, []step{
+			admit("early", Closed), admit("late", Closed),
+			done("early", Failed, Open), wait(10*s, Open),
+			admit("trial", HalfOpen),
+			done("late", Succeeded, HalfOpen), // not the trial's result
+			done("trial", Failed, Open),
+			done("late", Succeeded, Open),
+			wait(10*s, Open), admit("trial2", HalfOpen),
+			done("late", Succeeded, HalfOpen),
+			done("trial", Succeeded, HalfOpen), // the previous round's trial
+			done("trial2", Succeeded, Closed),
+		}},
+		{"a late failure does not count against a closed breaker's new generation", BreakerConfig{FailureThreshold: 2, ResetTimeout: 10 * s}, []step{
+			admit("a", Closed), admit("b", Closed), admit("late", Closed),
+			done("a", Failed, Closed), done("b", Failed, Open), wait(10*s, Open),
+			admit("trial", HalfOpen), done("trial", Succeeded, Closed),
+			admit("c", Closed), done("c", Failed, Closed),
+			done("late", Failed, Closed), // would have been the second in a row
+		}},
+		{"trials given up after the reset timeout report into nothing", BreakerConfig{FailureThreshold: 1, ResetTimeout: 10 * s}, with(openThenHalf,
+			wait(10*s, HalfOpen),
+			admit("round2", HalfOpen), // a new round, a new generation
+			refused(full, HalfOpen),
+			done("trial", Skipped, HalfOpen), // frees no slot of this round
+			refused(full, HalfOpen),
+			done("trial", Failed, HalfOpen),
+			done("round2", Succeeded, Closed),
+		)},
+		{"the zero Ticket is ignored", BreakerConfig{FailureThreshold: 1, ResetTimeout: 10 * s}, []step{
+			done("never admitted", Failed, Closed),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newFakeClock()
+			b, err := NewBreaker(tt.cfg, clock.Now)
+			require.NoError(t, err)
+			tickets := map[string]Ticket{}
+			for i, st := range tt.steps {
+				switch st.op {
+				case "admit":
+					tk, err := b.Admit()
+					if st.want == "" {
+						require.NoError(t, err, "step %d", i)
+						tickets[st.id] = tk
+					} else {
+						require.EqualError(t, err, st.want, "step %d", i)
+						require.ErrorIs(t, err, ErrCircuitOpen, "step %d", i)
+						require.Equal(t, Ticket{}, tk, "step %d", i)
+					}
+				case "done":
+					b.Done(tickets[st.id], st.o)
+				case "wait":
+					clock.Advance(st.d)
+				}
+				require.Equal(t, st.state, b.State(), "step %d (%s %s %s)", i, st.op, st.id, st.o)
+			}
+		})
+	}
+}
+
+func TestBreakerTwoStepClosedPathDoesNotAllocate(t *testing.T) {
+	b, err := NewBreaker(BreakerConfig{}, nil)
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(100, func() {
+		tk, err := b.Admit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Done(tk, Succeeded)
+		b.Done(tk, Skipped)
+	})
+	assert.Zero(t, allocs)
 }

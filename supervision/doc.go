@@ -36,9 +36,12 @@
 // # Circuit breaker
 //
 // Breaker stops calls to something that keeps failing: closed, open, then
-// half-open with a few trial calls, on an injected clock. While closed,
-// Allow and Success cost an atomic load or two, cheap enough for the
-// per-task path.
+// half-open with a few trial calls, on an injected clock. Admit hands out a
+// Ticket and Done takes it back with one of three outcomes: Succeeded,
+// Failed, or Skipped for a call that never ran, which neither closes a
+// half-open breaker nor clears the failure count. Results from a generation
+// the breaker has left are ignored. While closed, Admit and Done cost an
+// atomic load or two, cheap enough for the per-task path.
 //
 // # Health checks
 //

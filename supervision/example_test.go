@@ -84,26 +84,27 @@ func ExampleBreaker() {
 		},
 	}, func() time.Time { return now })
 
-	call := func(ok bool) {
-		if err := b.Allow(); err != nil {
+	call := func(o supervision.Outcome) {
+		t, err := b.Admit()
+		if err != nil {
 			fmt.Println("refused:", err, errors.Is(err, supervision.ErrCircuitOpen))
 			return
 		}
-		if ok {
-			b.Success()
-		} else {
-			b.Failure()
-		}
+		// ... make the call, then say how it went:
+		b.Done(t, o)
 	}
-	call(false)
-	call(false)
-	call(true)
+	call(supervision.Failed)
+	call(supervision.Failed)
+	call(supervision.Succeeded)
 	now = now.Add(5 * time.Second)
-	call(true)
+	call(supervision.Skipped) // the trial never ran: still half-open
+	fmt.Println("state:", b.State())
+	call(supervision.Succeeded)
 	// Output:
 	// breaker: closed -> open
 	// refused: supervision: circuit open (retry in 5s) true
 	// breaker: open -> half-open
+	// state: half-open
 	// breaker: half-open -> closed
 }
 
