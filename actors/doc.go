@@ -51,6 +51,15 @@
 // refuses work by priority over memory and CPU limits (ErrResource). Every
 // such step is an event on WithEventHook.
 //
+// # Defaults
+//
+// Each zero field of a PoolConfig (and of its Restarts, Backoff, Scale,
+// Health, Breaker and Process) takes its default on its own. The pool's
+// defaults and limits are constants listed together (MaxPoolWorkers,
+// MaxConcurrency, MaxQueueCapacity, DefaultQueueCapacity, DefaultRestarts,
+// and so on); Backoff, Health and Breaker take supervision's defaults.
+// PoolConfig.WithDefaults returns a configuration as a node runs it.
+//
 // # Shutdown
 //
 // Node.Shutdown stops admission, drains queued and running tasks until its

@@ -9,37 +9,45 @@ import (
 	"github.com/drover-go/drover/supervision"
 )
 
-// PoolConfig declares a pool of workers. Zero fields take the defaults listed
-// on each field.
+// PoolConfig declares a pool of workers. Each zero field takes the default
+// listed on it, one field at a time (within Restarts, Backoff, Scale, Health
+// and Breaker too); the defaults and limits are the constants named there
+// (see MaxPoolWorkers). WithDefaults shows the result.
 type PoolConfig struct {
 	// Name identifies the pool; required, unique within a node.
 	Name string
 	// Kind is the worker kind; the zero value is KindCPU.
 	Kind Kind
-	// Workers is the number of workers; zero means GOMAXPROCS for cpu,
-	// 4 for io and GOMAXPROCS for mixed.
+	// Workers is the number of workers, 1 to MaxPoolWorkers; zero means
+	// GOMAXPROCS for cpu and mixed, DefaultIOWorkers (4) for io and process.
 	Workers int
 	// MinWorkers and MaxWorkers make the pool dynamic when MaxWorkers is
 	// set: it starts with Workers (default MinWorkers) and scales between
-	// the bounds with its load, as Scale says. MinWorkers defaults to 1.
+	// the bounds with its load, as Scale says. MinWorkers defaults to
+	// DefaultMinWorkers (1); MaxWorkers is at most MaxPoolWorkers.
 	// Without MaxWorkers the pool is fixed at Workers.
 	MinWorkers, MaxWorkers int
 	// Scale tunes a dynamic pool's autoscaler.
 	Scale ScalePolicy
-	// Concurrency is the number of tasks one worker runs at once; zero means
-	// 1 for cpu, 64 for io and 4 for mixed.
+	// Concurrency is the number of tasks one worker runs at once, 1 to
+	// MaxConcurrency; zero means DefaultCPUConcurrency (1) for cpu and
+	// process, DefaultIOConcurrency (64) for io and DefaultMixedConcurrency
+	// (4) for mixed.
 	Concurrency int
 	// Strategy names the router strategy (see router.Names); zero means
-	// "round-robin".
+	// DefaultStrategy ("round-robin").
 	Strategy string
-	// QueueCapacity bounds the number of queued tasks; zero means 1024.
+	// QueueCapacity bounds the number of queued tasks, 1 to
+	// MaxQueueCapacity; zero means DefaultQueueCapacity (1024).
 	QueueCapacity int
 	// TaskTimeout is the default timeout of the pool's tasks; zero means none.
 	TaskTimeout time.Duration
 	// Restarts is each worker's restart budget: a worker that crashes more
-	// often is stopped for good. Zero means 100 restarts within 10s. A
-	// handler panic restarts the worker at once and does not count: the
-	// runner recovered it and only that task failed.
+	// often is stopped for good. A zero MaxRestarts means DefaultRestarts
+	// (100) and a zero Window DefaultRestartsWindow (10s), not
+	// supervision.Intensity's own defaults. A handler panic restarts the
+	// worker at once and does not count: the runner recovered it and only
+	// that task failed.
 	Restarts supervision.Intensity
 	// Scope says which workers a crash restarts: supervision.OneForOne (the
 	// default: the crashed worker), AllForOne (every worker of the pool) or
@@ -49,12 +57,13 @@ type PoolConfig struct {
 	// escalate); nil restarts. A handler panic reaches it as a *PanicError.
 	Decider supervision.Decider
 	// Backoff delays each restart of a crashed worker (not those after a
-	// handler panic); the attempt count
-	// resets once a worker has stayed up for StablePeriod. Zero means
-	// Initial 10ms, Max 5s, Multiplier 2, Jitter 0.2.
+	// handler panic); the attempt count resets once a worker has stayed up
+	// for StablePeriod. Each zero field takes supervision.Backoff's default:
+	// Initial 10ms, Max 5s, Multiplier 2, Jitter 0.2 (NoJitter for none).
 	Backoff supervision.Backoff
 	// StablePeriod is how long a restarted worker must stay up for its
-	// backoff to start again from Initial; zero means 1s.
+	// backoff to start again from Initial; zero means DefaultStablePeriod
+	// (1s).
 	StablePeriod time.Duration
 	// Aging lifts a queued task by one priority level for every Aging it
 	// has waited, so that a steady stream of high-priority work cannot
@@ -68,8 +77,8 @@ type PoolConfig struct {
 	// StuckGrace is how long a handler may run past its task's deadline
 	// before its worker counts as stuck: the worker leaves routing and is
 	// replaced, and the handler's goroutine is abandoned (Go cannot stop a
-	// goroutine). Zero means 1s, and for a process pool 2*KillGrace+1s, so
-	// that the child is killed first.
+	// goroutine). Zero means DefaultStuckGrace (1s), and for a process pool
+	// 2*KillGrace + DefaultStuckGrace, so that the child is killed first.
 	StuckGrace time.Duration
 	// PoolRestarts is the pool's own budget: when every worker has
 	// exceeded its restart budget the pool has failed, and the root restarts
@@ -77,7 +86,8 @@ type PoolConfig struct {
 	// no more often than this; queued tasks wait for the restart. Past it,
 	// or with MaxRestarts set to supervision.NoRestarts, the pool stops for
 	// good: its queued tasks and new submissions fail with ErrWorkerCrashed.
-	// Zero means 3 restarts within 1 minute.
+	// A zero MaxRestarts means DefaultPoolRestarts (3) and a zero Window
+	// DefaultPoolRestartsWindow (1 minute).
 	PoolRestarts supervision.Intensity
 	// Health, when set, probes every worker each Health.Interval; a worker
 	// that fails Health.FailureThreshold probes in a row is unhealthy: it
@@ -105,8 +115,8 @@ type PoolConfig struct {
 	BreakerScope BreakerScope
 	// QuarantineAfter is the number of worker crashes (handler panics
 	// included) a task with an ID may cause before that ID is quarantined:
-	// refused at Submit and never retried. Zero means 3; NoQuarantine turns
-	// it off.
+	// refused at Submit and never retried. Zero means DefaultQuarantineAfter
+	// (3); NoQuarantine turns it off.
 	QuarantineAfter int
 	// Process configures the child processes of a KindProcess pool; it is
 	// required for that kind and ignored for the others.
@@ -116,21 +126,19 @@ type PoolConfig struct {
 // NoQuarantine, as PoolConfig.QuarantineAfter, never quarantines a task.
 const NoQuarantine = -1
 
-// Limits on PoolConfig fields.
-const (
-	maxWorkers       = 1 << 16
-	maxConcurrency   = 1 << 16
-	maxQueueCapacity = 1 << 26
-)
-
-func (c PoolConfig) withDefaults() PoolConfig {
+// WithDefaults returns c with each zero field set to its default, as
+// NewNode does before it checks c: the defaults listed on PoolConfig's
+// fields, those of ScalePolicy and ProcessConfig, and supervision's for
+// Backoff, Health and Breaker. A field given stays as it is, even when it
+// is out of range.
+func (c PoolConfig) WithDefaults() PoolConfig {
 	procs := runtime.GOMAXPROCS(0)
 	if c.Kind == KindProcess && c.Process != nil {
 		pc := c.Process.withDefaults()
 		c.Process = &pc
 	}
 	if c.MaxWorkers > 0 && c.MinWorkers == 0 {
-		c.MinWorkers = 1
+		c.MinWorkers = DefaultMinWorkers
 	}
 	if c.Workers == 0 && c.MaxWorkers > 0 {
 		c.Workers = c.MinWorkers
@@ -138,7 +146,7 @@ func (c PoolConfig) withDefaults() PoolConfig {
 	if c.Workers == 0 {
 		switch c.Kind {
 		case KindIO, KindProcess:
-			c.Workers = 4
+			c.Workers = DefaultIOWorkers
 		default:
 			c.Workers = procs
 		}
@@ -150,36 +158,27 @@ func (c PoolConfig) withDefaults() PoolConfig {
 	if c.Concurrency == 0 {
 		switch c.Kind {
 		case KindIO:
-			c.Concurrency = 64
+			c.Concurrency = DefaultIOConcurrency
 		case KindMixed:
-			c.Concurrency = 4
+			c.Concurrency = DefaultMixedConcurrency
 		default:
-			c.Concurrency = 1
+			c.Concurrency = DefaultCPUConcurrency
 		}
 	}
 	if c.Strategy == "" {
-		c.Strategy = "round-robin"
+		c.Strategy = DefaultStrategy
 	}
 	if c.QueueCapacity == 0 {
-		c.QueueCapacity = 1024
+		c.QueueCapacity = DefaultQueueCapacity
 	}
-	if c.Restarts == (supervision.Intensity{}) {
-		c.Restarts = supervision.Intensity{MaxRestarts: 100, Window: 10 * time.Second}
-	}
-	if c.Backoff == (supervision.Backoff{}) {
-		c.Backoff = supervision.Backoff{Initial: 10 * time.Millisecond, Max: 5 * time.Second}
-	}
+	c.Restarts = intensityOr(c.Restarts, DefaultRestarts, DefaultRestartsWindow)
+	c.PoolRestarts = intensityOr(c.PoolRestarts, DefaultPoolRestarts, DefaultPoolRestartsWindow)
 	c.Backoff = c.Backoff.WithDefaults()
-	c.Restarts = c.Restarts.WithDefaults()
 	if c.StablePeriod == 0 {
-		c.StablePeriod = time.Second
+		c.StablePeriod = DefaultStablePeriod
 	}
-	if c.PoolRestarts == (supervision.Intensity{}) {
-		c.PoolRestarts = supervision.Intensity{MaxRestarts: 3, Window: time.Minute}
-	}
-	c.PoolRestarts = c.PoolRestarts.WithDefaults()
 	if c.QuarantineAfter == 0 {
-		c.QuarantineAfter = 3
+		c.QuarantineAfter = DefaultQuarantineAfter
 	}
 	if c.Health != nil {
 		h := c.Health.WithDefaults()
@@ -190,13 +189,28 @@ func (c PoolConfig) withDefaults() PoolConfig {
 		c.Breaker = &b
 	}
 	if c.StuckGrace == 0 {
-		c.StuckGrace = time.Second
+		c.StuckGrace = DefaultStuckGrace
 		if c.Kind == KindProcess && c.Process != nil && c.Process.KillGrace > 0 {
 			// Let the backend's own cancel, SIGTERM, SIGKILL sequence run first.
-			c.StuckGrace = 2*c.Process.KillGrace + time.Second
+			c.StuckGrace = 2*c.Process.KillGrace + DefaultStuckGrace
 		}
 	}
 	return c
+}
+
+// withDefaults is WithDefaults, for the package's own callers.
+func (c PoolConfig) withDefaults() PoolConfig { return c.WithDefaults() }
+
+// intensityOr returns in with a zero MaxRestarts set to maxRestarts and a
+// zero Window set to window: a pool's budgets have defaults of their own.
+func intensityOr(in supervision.Intensity, maxRestarts int, window time.Duration) supervision.Intensity {
+	if in.MaxRestarts == 0 {
+		in.MaxRestarts = maxRestarts
+	}
+	if in.Window == 0 {
+		in.Window = window
+	}
+	return in
 }
 
 func (c PoolConfig) validate() error {
@@ -208,22 +222,22 @@ func (c PoolConfig) validate() error {
 		return configError(field("Kind"), "is %d; allowed: cpu, io, mixed, process", c.Kind)
 	case c.Kind == KindProcess && c.Process == nil:
 		return configError(field("Process"), "is missing; a process pool needs a command")
-	case c.Workers < 1 || c.Workers > maxWorkers:
-		return configError(field("Workers"), "is %d; allowed: 1 to %d", c.Workers, maxWorkers)
-	case c.MaxWorkers > maxWorkers:
-		return configError(field("MaxWorkers"), "is %d; allowed: 0 (a fixed pool) to %d", c.MaxWorkers, maxWorkers)
+	case c.Workers < 1 || c.Workers > MaxPoolWorkers:
+		return configError(field("Workers"), "is %d; allowed: 1 to %d", c.Workers, MaxPoolWorkers)
+	case c.MaxWorkers > MaxPoolWorkers:
+		return configError(field("MaxWorkers"), "is %d; allowed: 0 (a fixed pool) to %d", c.MaxWorkers, MaxPoolWorkers)
 	case c.MinWorkers < 1 || c.MinWorkers > c.MaxWorkers:
 		return configError(field("MinWorkers"), "is %d; allowed: 1 to MaxWorkers (%d)", c.MinWorkers, c.MaxWorkers)
 	case c.Workers < c.MinWorkers || c.Workers > c.MaxWorkers:
 		return configError(field("Workers"), "is %d; allowed: MinWorkers (%d) to MaxWorkers (%d)", c.Workers, c.MinWorkers, c.MaxWorkers)
-	case c.Concurrency < 1 || c.Concurrency > maxConcurrency:
-		return configError(field("Concurrency"), "is %d; allowed: 1 to %d", c.Concurrency, maxConcurrency)
-	case c.QueueCapacity < 1 || c.QueueCapacity > maxQueueCapacity:
-		return configError(field("QueueCapacity"), "is %d; allowed: 1 to %d", c.QueueCapacity, maxQueueCapacity)
+	case c.Concurrency < 1 || c.Concurrency > MaxConcurrency:
+		return configError(field("Concurrency"), "is %d; allowed: 1 to %d", c.Concurrency, MaxConcurrency)
+	case c.QueueCapacity < 1 || c.QueueCapacity > MaxQueueCapacity:
+		return configError(field("QueueCapacity"), "is %d; allowed: 1 to %d", c.QueueCapacity, MaxQueueCapacity)
 	case c.TaskTimeout < 0:
 		return configError(field("TaskTimeout"), "is %s; allowed: 0 (none) or more", c.TaskTimeout)
 	case c.QuarantineAfter < NoQuarantine:
-		return configError(field("QuarantineAfter"), "is %d; allowed: 1 or more, 0 (default 3) or NoQuarantine (-1)", c.QuarantineAfter)
+		return configError(field("QuarantineAfter"), "is %d; allowed: 1 or more, 0 (default %d) or NoQuarantine (-1)", c.QuarantineAfter, DefaultQuarantineAfter)
 	case c.Aging < 0:
 		return configError(field("Aging"), "is %s; allowed: 0 (strict priority) or more", c.Aging)
 	case c.StuckGrace < 0:
@@ -240,19 +254,19 @@ func (c PoolConfig) validate() error {
 	}
 	if c.Health != nil {
 		if err := c.Health.Validate(); err != nil {
-			return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)
+			return fmt.Errorf("%w: pool %q: Health: %w", ErrInvalidConfig, c.Name, err)
 		}
 	}
 	if c.Breaker != nil {
 		if err := c.Breaker.Validate(); err != nil {
-			return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)
+			return fmt.Errorf("%w: pool %q: Breaker: %w", ErrInvalidConfig, c.Name, err)
 		}
 	}
 	if err := c.PoolRestarts.Validate(); err != nil {
 		return fmt.Errorf("%w: pool %q: PoolRestarts: %w", ErrInvalidConfig, c.Name, err)
 	}
 	if err := c.Restarts.Validate(); err != nil {
-		return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)
+		return fmt.Errorf("%w: pool %q: Restarts: %w", ErrInvalidConfig, c.Name, err)
 	}
 	if c.Kind == KindProcess {
 		return c.Process.validate(field("Process"))

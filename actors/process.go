@@ -23,15 +23,6 @@ import (
 	"github.com/drover-go/drover/protos"
 )
 
-// Defaults of ProcessConfig.
-const (
-	// DefaultProcessStartTimeout bounds a child's start-up handshake.
-	DefaultProcessStartTimeout = 10 * time.Second
-	// DefaultProcessKillGrace is how long a child has to answer a cancel or
-	// a shutdown before SIGTERM, and again before SIGKILL.
-	DefaultProcessKillGrace = 2 * time.Second
-)
-
 // ProcessConfig describes the child processes of a KindProcess pool. Each
 // worker of the pool owns one child, started from Command; tasks and their
 // results travel as frames over the child's stdin and stdout (see the
@@ -111,9 +102,9 @@ func (c *ProcessConfig) validate(field string) error {
 	case c.Command == "":
 		return configError(field+".Command", "is empty; allowed: the path of a worker binary")
 	case c.StartTimeout < 0:
-		return configError(field+".StartTimeout", "is %s; allowed: 0 (default 10s) or more", c.StartTimeout)
+		return configError(field+".StartTimeout", "is %s; allowed: 0 (default %s) or more", c.StartTimeout, DefaultProcessStartTimeout)
 	case c.KillGrace < 0:
-		return configError(field+".KillGrace", "is %s; allowed: 0 (default 2s) or more", c.KillGrace)
+		return configError(field+".KillGrace", "is %s; allowed: 0 (default %s) or more", c.KillGrace, DefaultProcessKillGrace)
 	case c.MaxMemoryBytes < 0:
 		return configError(field+".MaxMemoryBytes", "is %d; allowed: 0 (no limit) or more", c.MaxMemoryBytes)
 	case c.MaxMemoryBytes > 0 && runtime.GOOS != "linux":

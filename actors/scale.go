@@ -23,36 +23,38 @@ import (
 // from flapping. Under resource pressure (WithResourceLimits) it does not
 // grow, and it retires idle workers without waiting for Cooldown.
 type ScalePolicy struct {
-	// Interval between looks; zero means 250ms.
+	// Interval between looks; zero means DefaultScaleInterval (250ms).
 	Interval time.Duration
 	// UpUtilization is the utilization that counts toward growing; zero
-	// means 0.8. Allowed: 0 to 1.
+	// means DefaultScaleUpUtilization (0.8). Allowed: 0 to 1.
 	UpUtilization float64
-	// UpAfter is the number of looks in a row that grow the pool; zero means 2.
+	// UpAfter is the number of looks in a row that grow the pool; zero
+	// means DefaultScaleUpAfter (2).
 	UpAfter int
 	// DownUtilization is the utilization below which idle workers retire;
-	// zero means 0.3. Allowed: 0 to UpUtilization.
+	// zero means DefaultScaleDownUtilization (0.3). Allowed: 0 to
+	// UpUtilization.
 	DownUtilization float64
 	// Cooldown is how long a worker must have been idle to retire; zero
-	// means 5s.
+	// means DefaultScaleCooldown (5s).
 	Cooldown time.Duration
 }
 
 func (s ScalePolicy) withDefaults() ScalePolicy {
 	if s.Interval == 0 {
-		s.Interval = 250 * time.Millisecond
+		s.Interval = DefaultScaleInterval
 	}
 	if s.UpUtilization == 0 {
-		s.UpUtilization = 0.8
+		s.UpUtilization = DefaultScaleUpUtilization
 	}
 	if s.UpAfter == 0 {
-		s.UpAfter = 2
+		s.UpAfter = DefaultScaleUpAfter
 	}
 	if s.DownUtilization == 0 {
-		s.DownUtilization = 0.3
+		s.DownUtilization = DefaultScaleDownUtilization
 	}
 	if s.Cooldown == 0 {
-		s.Cooldown = 5 * time.Second
+		s.Cooldown = DefaultScaleCooldown
 	}
 	return s
 }
@@ -60,15 +62,15 @@ func (s ScalePolicy) withDefaults() ScalePolicy {
 func (s ScalePolicy) validate(field func(string) string) error {
 	switch {
 	case s.Interval < 0:
-		return configError(field("Scale.Interval"), "is %s; allowed: 0 (default 250ms) or more", s.Interval)
+		return configError(field("Scale.Interval"), "is %s; allowed: 0 (default %s) or more", s.Interval, DefaultScaleInterval)
 	case s.UpUtilization < 0 || s.UpUtilization > 1:
 		return configError(field("Scale.UpUtilization"), "is %g; allowed: 0 to 1", s.UpUtilization)
 	case s.UpAfter < 0:
-		return configError(field("Scale.UpAfter"), "is %d; allowed: 0 (default 2) or more", s.UpAfter)
+		return configError(field("Scale.UpAfter"), "is %d; allowed: 0 (default %d) or more", s.UpAfter, DefaultScaleUpAfter)
 	case s.DownUtilization < 0 || s.DownUtilization > s.UpUtilization:
 		return configError(field("Scale.DownUtilization"), "is %g; allowed: 0 to UpUtilization (%g)", s.DownUtilization, s.UpUtilization)
 	case s.Cooldown < 0:
-		return configError(field("Scale.Cooldown"), "is %s; allowed: 0 (default 5s) or more", s.Cooldown)
+		return configError(field("Scale.Cooldown"), "is %s; allowed: 0 (default %s) or more", s.Cooldown, DefaultScaleCooldown)
 	}
 	return nil
 }

@@ -6,10 +6,11 @@ import (
 	"time"
 )
 
-// Defaults for Backoff fields left at zero.
+// Defaults for Backoff fields left at zero, and for NewAttempts' stable
+// period. A pool (package actors) uses the same Backoff defaults.
 const (
-	defaultBackoffInitial    = 100 * time.Millisecond
-	defaultBackoffMax        = 30 * time.Second
+	defaultBackoffInitial    = 10 * time.Millisecond
+	defaultBackoffMax        = 5 * time.Second
 	defaultBackoffMultiplier = 2.0
 	defaultBackoffJitter     = 0.2
 	defaultStablePeriod      = 10 * time.Second
@@ -26,10 +27,10 @@ const NoJitter = -1.0
 //
 // spread by ±Jitter of itself and then clamped to [0, Max].
 //
-// A zero field means its default:
+// Each zero field means its default, whatever the other fields are:
 //
-//	Initial     100ms
-//	Max         30s, or Initial when Initial is larger
+//	Initial     10ms
+//	Max         5s, or Initial when Initial is larger
 //	Multiplier  2
 //	Jitter      0.2 (use NoJitter for none)
 //

@@ -16,10 +16,10 @@ func TestBackoffWithDefaults(t *testing.T) {
 		in   Backoff
 		want Backoff
 	}{
-		{"zero", Backoff{}, Backoff{Initial: 100 * time.Millisecond, Max: 30 * time.Second, Multiplier: 2, Jitter: 0.2}},
+		{"zero", Backoff{}, Backoff{Initial: 10 * time.Millisecond, Max: 5 * time.Second, Multiplier: 2, Jitter: 0.2}},
 		{"set fields kept", Backoff{Initial: time.Second, Max: time.Minute, Multiplier: 3, Jitter: 0.5},
 			Backoff{Initial: time.Second, Max: time.Minute, Multiplier: 3, Jitter: 0.5}},
-		{"no jitter kept", Backoff{Jitter: NoJitter}, Backoff{Initial: 100 * time.Millisecond, Max: 30 * time.Second, Multiplier: 2, Jitter: NoJitter}},
+		{"no jitter kept", Backoff{Jitter: NoJitter}, Backoff{Initial: 10 * time.Millisecond, Max: 5 * time.Second, Multiplier: 2, Jitter: NoJitter}},
 		{"max follows a large initial", Backoff{Initial: time.Minute}, Backoff{Initial: time.Minute, Max: time.Minute, Multiplier: 2, Jitter: 0.2}},
 	}
 	for _, tt := range tests {
@@ -56,7 +56,7 @@ func TestBackoffValidate(t *testing.T) {
 		{name: "max below initial", in: Backoff{Initial: time.Second, Max: 500 * time.Millisecond},
 			wantErr: []string{"supervision: Backoff.Max is 500ms; allowed: >= Initial (1s)"}},
 		{name: "max below default initial", in: Backoff{Max: time.Millisecond},
-			wantErr: []string{"supervision: Backoff.Max is 1ms; allowed: >= Initial (100ms)"}},
+			wantErr: []string{"supervision: Backoff.Max is 1ms; allowed: >= Initial (10ms)"}},
 		{name: "several", in: Backoff{Initial: -1, Multiplier: 0.1},
 			wantErr: []string{
 				"supervision: Backoff.Initial is -1ns; allowed: >= 0 (0 means the default)",
@@ -107,31 +107,31 @@ func TestBackoffNext(t *testing.T) {
 		rnd     float64
 		want    time.Duration
 	}{
-		{"first", noJitter, 0, 0.3, 100 * ms},
-		{"second", noJitter, 1, 0.3, 200 * ms},
-		{"fifth", noJitter, 4, 0.3, 1600 * ms},
-		{"ninth", noJitter, 8, 0.3, 25600 * ms},
-		{"capped", noJitter, 9, 0.3, 30 * time.Second},
-		{"far past the cap", noJitter, 1 << 20, 0.3, 30 * time.Second},
-		{"negative attempt counts as 0", noJitter, -5, 0.3, 100 * ms},
+		{"first", noJitter, 0, 0.3, 10 * ms},
+		{"second", noJitter, 1, 0.3, 20 * ms},
+		{"fifth", noJitter, 4, 0.3, 160 * ms},
+		{"ninth", noJitter, 8, 0.3, 2560 * ms},
+		{"capped", noJitter, 9, 0.3, 5 * time.Second},
+		{"far past the cap", noJitter, 1 << 20, 0.3, 5 * time.Second},
+		{"negative attempt counts as 0", noJitter, -5, 0.3, 10 * ms},
 		{"multiplier 1 is constant", Backoff{Initial: time.Second, Multiplier: 1, Jitter: NoJitter}, 50, 0, time.Second},
 		{"multiplier 3", Backoff{Initial: ms, Multiplier: 3, Jitter: NoJitter}, 3, 0, 27 * ms},
-		{"jitter: rnd 0.5 is the middle", Backoff{}, 2, 0.5, 400 * ms},
-		{"jitter: rnd 0 is -Jitter", Backoff{}, 2, 0, 320 * ms},
-		{"jitter: rnd 0.75 is +Jitter/2", Backoff{}, 2, 0.75, 440 * ms},
-		{"jitter: rnd below 0 counts as 0", Backoff{}, 2, -3, 320 * ms},
-		{"jitter: rnd NaN counts as 0", Backoff{}, 2, math.NaN(), 320 * ms},
-		{"jitter: rnd 1 counts as just below 1", Backoff{}, 2, 1, 480 * ms},
-		{"jitter: rnd above 1 counts as just below 1", Backoff{}, 2, 7, 480 * ms},
-		{"jitter at the cap is clamped to Max", Backoff{}, 20, 0.99, 30 * time.Second},
-		{"jitter at the cap spreads below Max", Backoff{}, 20, 0, 24 * time.Second},
+		{"jitter: rnd 0.5 is the middle", Backoff{}, 2, 0.5, 40 * ms},
+		{"jitter: rnd 0 is -Jitter", Backoff{}, 2, 0, 32 * ms},
+		{"jitter: rnd 0.75 is +Jitter/2", Backoff{}, 2, 0.75, 44 * ms},
+		{"jitter: rnd below 0 counts as 0", Backoff{}, 2, -3, 32 * ms},
+		{"jitter: rnd NaN counts as 0", Backoff{}, 2, math.NaN(), 32 * ms},
+		{"jitter: rnd 1 counts as just below 1", Backoff{}, 2, 1, 48 * ms},
+		{"jitter: rnd above 1 counts as just below 1", Backoff{}, 2, 7, 48 * ms},
+		{"jitter at the cap is clamped to Max", Backoff{}, 20, 0.99, 5 * time.Second},
+		{"jitter at the cap spreads below Max", Backoff{}, 20, 0, 4 * time.Second},
 		{"full jitter can reach 0", Backoff{Jitter: 1}, 3, 0, 0},
 		{"jitter above 1 counts as 1", Backoff{Jitter: 5}, 3, 0, 0},
 		{"initial above max gives max", Backoff{Initial: time.Second, Max: ms, Jitter: NoJitter}, 0, 0, ms},
 		{"multiplier below 1 counts as 1", Backoff{Initial: time.Second, Multiplier: 0.5, Jitter: NoJitter}, 3, 0, time.Second},
 		{"negative initial gives 0", Backoff{Initial: -time.Second}, 3, 0.5, 0},
 		{"max of MaxInt64 does not overflow", Backoff{Max: math.MaxInt64, Jitter: NoJitter}, 1 << 20, 0, math.MaxInt64},
-		{"infinite multiplier gives max", Backoff{Multiplier: math.Inf(1), Jitter: NoJitter}, 1, 0, 30 * time.Second},
+		{"infinite multiplier gives max", Backoff{Multiplier: math.Inf(1), Jitter: NoJitter}, 1, 0, 5 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

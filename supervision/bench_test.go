@@ -85,7 +85,7 @@ func BenchmarkBackoffNext(b *testing.B) {
 		_ = sink
 	})
 	b.Run("impl=baseline-linear", func(b *testing.B) {
-		initial := 100 * time.Millisecond
+		initial := 10 * time.Millisecond
 		b.ReportAllocs()
 		i := 0
 		var sink time.Duration

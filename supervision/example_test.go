@@ -23,7 +23,7 @@ func ExampleBackoff_Next() {
 	j := supervision.Backoff{Initial: time.Second, Jitter: 0.2}
 	fmt.Println(j.Next(0, 0), j.Next(0, 0.5), j.Next(0, 0.75))
 	// Output:
-	// 100ms 200ms 400ms 800ms 1.6s 3.2s 6.4s 12.8s 25.6s 30s
+	// 10ms 20ms 40ms 80ms 160ms 320ms 640ms 1.28s 2.56s 5s
 	// 800ms 1s 1.1s
 }
 
@@ -50,10 +50,10 @@ func ExampleAttempts() {
 	n := a.Failure()
 	fmt.Println("failure", n, "restart in", b.Next(n-1, 0))
 	// Output:
-	// failure 1 restart in 100ms
-	// failure 2 restart in 200ms
-	// failure 3 restart in 400ms
-	// failure 1 restart in 100ms
+	// failure 1 restart in 10ms
+	// failure 2 restart in 20ms
+	// failure 3 restart in 40ms
+	// failure 1 restart in 10ms
 }
 
 func ExampleIntensityTracker() {
@@ -176,7 +176,7 @@ func ExampleNewStrategy() {
 	strategy.HandleFailure(nil, sup, b, nil, "crash", nil)
 	strategy.HandleFailure(nil, sup, b, nil, "crash again", nil)
 	// Output:
-	// in 100ms ...
+	// in 10ms ...
 	// restart [b c]
 	// stop [b]
 	// gave up on b after crash again

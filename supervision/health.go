@@ -16,7 +16,7 @@ const (
 // Interval, each failing if not answered within Timeout, and the worker
 // declared unhealthy after FailureThreshold consecutive failed probes.
 //
-// A zero field means its default:
+// Each zero field means its default, whatever the other fields are:
 //
 //	Interval          1s
 //	Timeout           500ms

@@ -19,7 +19,7 @@ const NoRestarts = -1
 // meaning: more than MaxRestarts restarts within any Window exceeds it, and
 // the supervisor gives up (stops the worker, or fails the pool).
 //
-// A zero field means its default:
+// Each zero field means its default, whatever the other field is:
 //
 //	MaxRestarts  5 (use NoRestarts for none)
 //	Window       10s
@@ -27,7 +27,8 @@ const NoRestarts = -1
 // With exponential backoff between restarts, an intensity only trips for a
 // worker that fails fast: with the defaults, a worker that crashes as soon as
 // it starts is restarted 5 times and given up on at its sixth failure, about
-// 3s after the first, while a worker that fails every 30s restarts for ever.
+// 0.3s after the first (10+20+40+80+160ms of backoff), while a worker that
+// fails every 30s restarts for ever.
 //
 // Intensity is a plain value, safe for concurrent use.
 type Intensity struct {
@@ -55,7 +56,7 @@ func (in Intensity) WithDefaults() Intensity {
 func (in Intensity) Validate() error {
 	var errs []error
 	if in.MaxRestarts < NoRestarts {
-		errs = append(errs, configError("Intensity.MaxRestarts", in.MaxRestarts, ">= 0 (0 means the default, 5), or NoRestarts (-1)"))
+		errs = append(errs, configError("Intensity.MaxRestarts", in.MaxRestarts, ">= 0 (0 means the default), or NoRestarts (-1)"))
 	}
 	if err := checkNonNegative("Intensity.Window", in.Window); err != nil {
 		errs = append(errs, err)

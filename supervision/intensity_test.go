@@ -18,7 +18,7 @@ func TestIntensityValidate(t *testing.T) {
 		{name: "explicit", in: Intensity{MaxRestarts: 3, Window: time.Minute}},
 		{name: "no restarts", in: Intensity{MaxRestarts: NoRestarts}},
 		{name: "max restarts below -1", in: Intensity{MaxRestarts: -2},
-			wantErr: []string{"supervision: Intensity.MaxRestarts is -2; allowed: >= 0 (0 means the default, 5), or NoRestarts (-1)"}},
+			wantErr: []string{"supervision: Intensity.MaxRestarts is -2; allowed: >= 0 (0 means the default), or NoRestarts (-1)"}},
 		{name: "negative window", in: Intensity{Window: -time.Second},
 			wantErr: []string{"supervision: Intensity.Window is -1s; allowed: >= 0 (0 means the default)"}},
 	}

@@ -31,11 +31,13 @@ type strategyConfig struct {
 func WithDecider(d Decider) StrategyOption { return func(c *strategyConfig) { c.decider = d } }
 
 // WithBackoff sets the delay before each restart; the default is the zero
-// Backoff, that is 100ms doubling up to 30s with 20% jitter.
+// Backoff, that is 10ms doubling up to 5s with 20% jitter. Zero fields of b
+// take their defaults one by one.
 func WithBackoff(b Backoff) StrategyOption { return func(c *strategyConfig) { c.backoff = b } }
 
 // WithIntensity sets the restart intensity applied to each child; the
-// default is the zero Intensity, that is more than 5 restarts in 10s.
+// default is the zero Intensity, that is more than 5 restarts in 10s. Zero
+// fields of in take their defaults one by one.
 func WithIntensity(in Intensity) StrategyOption {
 	return func(c *strategyConfig) { c.intensity = in }
 }
@@ -147,7 +149,7 @@ var _ actor.SupervisorStrategy = (*Strategy)(nil)
 
 // NewStrategy returns a Strategy, or an error (wrapping ErrInvalidConfig)
 // if an option is invalid. With no options it restarts every failed child
-// alone (OneForOne), after 100ms doubling up to 30s with 20% jitter (the
+// alone (OneForOne), after 10ms doubling up to 5s with 20% jitter (the
 // zero Backoff), starts the backoff over once a child has stayed up for
 // 10s, and stops a child restarted more than 5 times in 10s (the zero
 // Intensity).

@@ -86,22 +86,22 @@ func TestStrategyDirectives(t *testing.T) {
 			wantFired: []string{"restart:b"},
 			wantEvent: []string{
 				"worker-failed pool=p worker=b directive=restart attempt=1 reason=boom",
-				"worker-restarted pool=p worker=b attempt=1 delay=100ms",
+				"worker-restarted pool=p worker=b attempt=1 delay=10ms",
 			}},
 		{name: "restart all-for-one", scope: AllForOne, directive: Restart,
 			wantFired: []string{"restart:a,b,c"},
 			wantEvent: []string{
 				"worker-failed pool=p worker=b directive=restart attempt=1 reason=boom",
-				"worker-restarted pool=p worker=a attempt=0 delay=100ms",
-				"worker-restarted pool=p worker=b attempt=1 delay=100ms",
-				"worker-restarted pool=p worker=c attempt=0 delay=100ms",
+				"worker-restarted pool=p worker=a attempt=0 delay=10ms",
+				"worker-restarted pool=p worker=b attempt=1 delay=10ms",
+				"worker-restarted pool=p worker=c attempt=0 delay=10ms",
 			}},
 		{name: "restart rest-for-one", scope: RestForOne, directive: Restart,
 			wantFired: []string{"restart:b,c"},
 			wantEvent: []string{
 				"worker-failed pool=p worker=b directive=restart attempt=1 reason=boom",
-				"worker-restarted pool=p worker=b attempt=1 delay=100ms",
-				"worker-restarted pool=p worker=c attempt=0 delay=100ms",
+				"worker-restarted pool=p worker=b attempt=1 delay=10ms",
+				"worker-restarted pool=p worker=c attempt=0 delay=10ms",
 			}},
 		{name: "stop stops only the child, whatever the scope", scope: AllForOne, directive: Stop,
 			wantCalls: []string{"stop:b"},
@@ -147,28 +147,28 @@ func TestStrategyBackoff(t *testing.T) {
 		steps []step
 	}{
 		{"consecutive failures back off exponentially", nil, []step{
-			{fail: "a", delay: 100 * ms}, {fire: true},
-			{fail: "a", delay: 200 * ms}, {fire: true},
-			{fail: "a", delay: 400 * ms}, {fire: true},
-			{fail: "a", delay: 800 * ms}, {fire: true},
+			{fail: "a", delay: 10 * ms}, {fire: true},
+			{fail: "a", delay: 20 * ms}, {fire: true},
+			{fail: "a", delay: 40 * ms}, {fire: true},
+			{fail: "a", delay: 80 * ms}, {fire: true},
 		}},
 		{"children back off independently", []StrategyOption{WithIntensity(Intensity{MaxRestarts: 10})}, []step{
-			{fail: "a", delay: 100 * ms}, {fire: true},
-			{fail: "a", delay: 200 * ms}, {fire: true},
-			{fail: "b", delay: 100 * ms}, {fire: true},
-			{fail: "a", delay: 400 * ms}, {fire: true},
+			{fail: "a", delay: 10 * ms}, {fire: true},
+			{fail: "a", delay: 20 * ms}, {fire: true},
+			{fail: "b", delay: 10 * ms}, {fire: true},
+			{fail: "a", delay: 40 * ms}, {fire: true},
 		}},
 		{"a stable period starts the backoff over", nil, []step{
-			{fail: "a", delay: 100 * ms}, {fire: true},
-			{fail: "a", delay: 200 * ms}, {fire: true},
+			{fail: "a", delay: 10 * ms}, {fire: true},
+			{fail: "a", delay: 20 * ms}, {fire: true},
 			{wait: 10 * time.Second},
-			{fail: "a", delay: 100 * ms}, {fire: true},
+			{fail: "a", delay: 10 * ms}, {fire: true},
 		}},
 		{"the stable period counts from the restart, not the failure", []StrategyOption{WithStablePeriod(time.Second)}, []step{
-			{fail: "a", delay: 100 * ms},
+			{fail: "a", delay: 10 * ms},
 			{wait: 900 * ms}, {fire: true}, // restarted 900ms after the failure
 			{wait: 500 * ms},
-			{fail: "a", delay: 200 * ms}, // up only 500ms: still consecutive
+			{fail: "a", delay: 20 * ms}, // up only 500ms: still consecutive
 		}},
 		{"backoff options apply", []StrategyOption{WithBackoff(Backoff{Initial: time.Second, Max: 3 * time.Second, Multiplier: 3})}, []step{
 			{fail: "a", delay: time.Second}, {fire: true},
@@ -199,7 +199,7 @@ func TestStrategyBackoff(t *testing.T) {
 func TestStrategyJitter(t *testing.T) {
 	h := newHarness(t, []string{"a"}, WithRand(func() float64 { return 0 }))
 	h.fail("a", "boom")
-	assert.Equal(t, []time.Duration{80 * time.Millisecond}, h.timers.Delays())
+	assert.Equal(t, []time.Duration{8 * time.Millisecond}, h.timers.Delays())
 }
 
 func TestStrategyIntensity(t *testing.T) {
@@ -224,7 +224,7 @@ func TestStrategyIntensity(t *testing.T) {
 
 	// The child is forgotten: a new child under the same PID starts afresh.
 	h.fail("a", "boom")
-	assert.Equal(t, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 100 * time.Millisecond}, h.timers.Delays())
+	assert.Equal(t, []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 10 * time.Millisecond}, h.timers.Delays())
 
 	// Intensity is per child.
 	h.fail("b", "boom")
@@ -345,7 +345,7 @@ func TestStrategyContained(t *testing.T) {
 
 	// A crash still waits for its backoff and counts toward the intensity.
 	h.fail("a", "crash")
-	assert.Equal(t, []time.Duration{100 * time.Millisecond}, h.timers.Delays())
+	assert.Equal(t, []time.Duration{10 * time.Millisecond}, h.timers.Delays())
 	h.timers.Fire()
 	h.fail("a", "crash")
 	assert.Equal(t, []string{"a:supervision: panic: crash"}, h.gaveUp)

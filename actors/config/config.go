@@ -15,6 +15,7 @@ import (
 
 	"github.com/drover-go/drover/actors"
 	"github.com/drover-go/drover/actors/cluster"
+	"github.com/drover-go/drover/supervision"
 )
 
 // Defaults of a Config, applied by Default, Parse and Load to every field
@@ -396,25 +397,28 @@ type intRange struct{ min, max int }
 
 func (r intRange) allowed() string { return fmt.Sprintf("%d to %d", r.min, r.max) }
 
-// Ranges of the file's fields. Pool ranges match actors.PoolConfig's.
+// Ranges of the file's fields. The limits actors.PoolConfig has (workers,
+// concurrency, queue_capacity) are actors'; the others bound what a file
+// may ask for where actors only requires a value >= 0. Where a field has a
+// default, its example is that default.
 var (
-	drainTimeout  = durations(time.Millisecond, 24*time.Hour, "30s")
+	drainTimeout  = durations(time.Millisecond, 24*time.Hour, formatDuration(DefaultDrainTimeout))
 	taskTimeout   = durationRange{0, 24 * time.Hour, `a duration from 0s (none) to 24h, such as "5s"`}
-	stablePeriod  = durations(time.Millisecond, 24*time.Hour, "1s")
-	restartWindow = durations(time.Millisecond, 24*time.Hour, "10s")
-	backoffDelay  = durations(time.Microsecond, time.Hour, "10ms")
-	startTimeout  = durations(time.Millisecond, time.Hour, "10s")
-	killGrace     = durations(time.Millisecond, time.Hour, "2s")
-	stuckGrace    = durations(time.Millisecond, 24*time.Hour, "1s")
+	stablePeriod  = durations(time.Millisecond, 24*time.Hour, formatDuration(actors.DefaultStablePeriod))
+	restartWindow = durations(time.Millisecond, 24*time.Hour, formatDuration(actors.DefaultRestartsWindow))
+	backoffDelay  = durations(time.Microsecond, time.Hour, formatDuration(supervision.Backoff{}.WithDefaults().Initial))
+	startTimeout  = durations(time.Millisecond, time.Hour, formatDuration(actors.DefaultProcessStartTimeout))
+	killGrace     = durations(time.Millisecond, time.Hour, formatDuration(actors.DefaultProcessKillGrace))
+	stuckGrace    = durations(time.Millisecond, 24*time.Hour, formatDuration(actors.DefaultStuckGrace))
 	aging         = durationRange{0, 24 * time.Hour, `a duration from 0s (strict priority) to 24h, such as "500ms"`}
 	memorySize    = sizeRange{1 << 20, 1 << 50, `a size from 1MiB to 1PiB, such as "512MiB" or "2GB"`}
 	cpuPercent    = floatRange{1, 100, "1 to 100 (percent of all the machine's CPUs)"}
 	multiplier    = floatRange{1, 1000, "1 to 1000"}
 	jitter        = floatRange{0, 1, "0 (none) to 1"}
 
-	workers       = intRange{1, 1 << 16}
-	concurrency   = intRange{1, 1 << 16}
-	queueCapacity = intRange{1, 1 << 26}
+	workers       = intRange{1, actors.MaxPoolWorkers}
+	concurrency   = intRange{1, actors.MaxConcurrency}
+	queueCapacity = intRange{1, actors.MaxQueueCapacity}
 	maxRestarts   = intRange{0, 1_000_000}
 	maxTasks      = intRange{1, 1 << 40}
 )

@@ -95,8 +95,9 @@ pool "plain" {}
 			{
 				Name: "fast", Kind: actors.KindIO, Workers: 3, Concurrency: 16, Strategy: "consistent-hash",
 				QueueCapacity: 10, StablePeriod: 2 * time.Second,
-				Restarts: supervision.Intensity{MaxRestarts: supervision.NoRestarts, Window: 10 * time.Second},
-				Backoff:  supervision.Backoff{Initial: 10 * time.Millisecond, Max: time.Second, Multiplier: 2, Jitter: supervision.NoJitter},
+				// Fields left out of a block stay zero: the pool's defaults.
+				Restarts: supervision.Intensity{MaxRestarts: supervision.NoRestarts},
+				Backoff:  supervision.Backoff{Max: time.Second, Jitter: supervision.NoJitter},
 			},
 			{
 				Name: "ext", Kind: actors.KindProcess,
@@ -199,8 +200,8 @@ func TestParseErrors(t *testing.T) {
 			`t.hcl:3:14: pool "a": restarts.window is "0s"; allowed: a duration from 1ms to 24h, such as "10s"`},
 		{"backoff max below initial", "pool \"a\" {\n  backoff {\n    initial = \"2s\"\n    max = \"1s\"\n  }\n}\n",
 			`t.hcl:4:11: pool "a": backoff.max is "1s"; allowed: at least backoff.initial (2s)`},
-		{"backoff initial above the default max", "pool \"a\" {\n  backoff {\n    initial = \"10s\"\n  }\n}\n",
-			`t.hcl:3:15: pool "a": backoff.initial is "10s"; allowed: at most backoff.max (5s, the default)`},
+		{"backoff max below the default initial", "pool \"a\" {\n  backoff {\n    max = \"1ms\"\n  }\n}\n",
+			`t.hcl:3:11: pool "a": backoff.max is "1ms"; allowed: at least backoff.initial (10ms, the default)`},
 		{"backoff multiplier", "pool \"a\" {\n  backoff {\n    multiplier = 0.5\n  }\n}\n",
 			`t.hcl:3:18: pool "a": backoff.multiplier is 0.5; allowed: 1 to 1000`},
 		{"backoff jitter", "pool \"a\" {\n  backoff {\n    jitter = 2\n  }\n}\n",
@@ -330,9 +331,9 @@ func TestRangesMatchActors(t *testing.T) {
 		value int
 		set   func(*actors.PoolConfig, int)
 	}{
-		{"workers", 1<<16 + 1, func(p *actors.PoolConfig, n int) { p.Workers = n }},
-		{"concurrency", 1<<16 + 1, func(p *actors.PoolConfig, n int) { p.Concurrency = n }},
-		{"queue_capacity", 1<<26 + 1, func(p *actors.PoolConfig, n int) { p.QueueCapacity = n }},
+		{"workers", actors.MaxPoolWorkers + 1, func(p *actors.PoolConfig, n int) { p.Workers = n }},
+		{"concurrency", actors.MaxConcurrency + 1, func(p *actors.PoolConfig, n int) { p.Concurrency = n }},
+		{"queue_capacity", actors.MaxQueueCapacity + 1, func(p *actors.PoolConfig, n int) { p.QueueCapacity = n }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {

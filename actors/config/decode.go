@@ -65,14 +65,6 @@ var (
 	kindNames = []string{"cpu", "io", "mixed", "process"}
 )
 
-// Defaults of the fields of a restarts or backoff block, which match the
-// pool defaults of actors.PoolConfig, so that setting one field keeps the
-// others as they were.
-var (
-	defaultRestarts = supervision.Intensity{MaxRestarts: 100, Window: 10 * time.Second}
-	defaultBackoff  = supervision.Backoff{Initial: 10 * time.Millisecond, Max: 5 * time.Second, Multiplier: 2, Jitter: 0.2}
-)
-
 type decoder struct {
 	src  []byte
 	errs []*Error
@@ -520,8 +512,10 @@ func (d *decoder) pool(b *body, blk *hclsyntax.Block) actors.PoolConfig {
 	return pc
 }
 
+// restarts decodes a restarts block. A field left out stays zero, which
+// actors.PoolConfig turns into its default: the same as in code.
 func (d *decoder) restarts(b *body) supervision.Intensity {
-	in := defaultRestarts
+	var in supervision.Intensity
 	b.only(restartsFields, nil)
 	if n, a := b.int("max", maxRestarts); a != nil {
 		in.MaxRestarts = n
@@ -535,8 +529,11 @@ func (d *decoder) restarts(b *body) supervision.Intensity {
 	return in
 }
 
+// backoff decodes a backoff block. A field left out stays zero, which
+// supervision.Backoff turns into its default: the same as in code. A max
+// left out follows a larger initial.
 func (d *decoder) backoff(b *body) supervision.Backoff {
-	bo := defaultBackoff
+	var bo supervision.Backoff
 	b.only(backoffFields, nil)
 	initial, initialAttr := b.duration("initial", backoffDelay)
 	maxDelay, maxAttr := b.duration("max", backoffDelay)
@@ -545,13 +542,12 @@ func (d *decoder) backoff(b *body) supervision.Backoff {
 	}
 	if maxAttr != nil {
 		bo.Max = maxDelay
-	}
-	if bo.Max < bo.Initial {
-		switch {
-		case maxAttr != nil:
-			b.bad(maxAttr, "at least backoff.initial ("+formatDuration(bo.Initial)+")")
-		case initialAttr != nil:
-			b.bad(initialAttr, "at most backoff.max ("+formatDuration(bo.Max)+", the default)")
+		if eff := bo.WithDefaults(); eff.Max < eff.Initial {
+			allowed := "at least backoff.initial (" + formatDuration(eff.Initial) + ")"
+			if initialAttr == nil {
+				allowed = "at least backoff.initial (" + formatDuration(eff.Initial) + ", the default)"
+			}
+			b.bad(maxAttr, allowed)
 		}
 	}
 	if f, a := b.float("multiplier", multiplier); a != nil {

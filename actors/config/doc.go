@@ -77,10 +77,14 @@
 // Durations are strings in Go's syntax ("250ms", "1m30s"); sizes are
 // strings with a unit ("512MiB", "2GB") or a number of bytes. A field left
 // out takes its default, which for pools is the default of the matching
-// actors.PoolConfig field. Within a restarts or backoff block, a field left
-// out takes the pool's default (max 100, window 10s; initial 10ms, max 5s,
-// multiplier 2, jitter 0.2); there `max = 0` means never restart and
-// `jitter = 0` means no jitter.
+// actors.PoolConfig field, exactly as in code: within a restarts or backoff
+// block too, each field left out takes its own default, whatever the others
+// are (restarts: max actors.DefaultRestarts, 100, within
+// actors.DefaultRestartsWindow, 10s; backoff: supervision.Backoff's,
+// initial 10ms, max 5s or initial if larger, multiplier 2, jitter 0.2).
+// There `max = 0` means never restart and `jitter = 0` means no jitter.
+// The limits of workers, concurrency and queue_capacity are actors'
+// (actors.MaxPoolWorkers, MaxConcurrency, MaxQueueCapacity).
 //
 // A cluster block makes the node a member of a cluster (package
 // actors/cluster), named after the node. An empty block gives a member

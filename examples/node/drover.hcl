@@ -81,14 +81,16 @@ pool "cpu" {
   task_timeout   = "10s"         # per task, unless the task sets its own. "0s" (the default): none.
 
   # A worker that crashes more than max times within window is stopped for
-  # good. Default: 100 within "10s". max = 0: never restart.
+  # good. Default: 100 within "10s", each field on its own. max = 0: never
+  # restart.
   restarts {
     max    = 100
     window = "10s"
   }
 
   # The delay before restart n is initial × multiplierⁿ, capped at max and
-  # spread by ±jitter of itself. Default: "10ms", "5s", 2, 0.2.
+  # spread by ±jitter of itself. Default: "10ms", "5s" (or initial, if
+  # larger), 2, 0.2, each field on its own.
   backoff {
     initial    = "10ms"
     max        = "5s"
