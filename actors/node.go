@@ -577,6 +577,9 @@ func (n *Node) shutdown(ctx context.Context) (ShutdownReport, error) {
 			p.failRemaining()
 		}
 	}
+	for _, p := range n.pools {
+		p.proc.stopStarts() // a worker still starting must not hold up the stop
+	}
 	// Stopping the root stops the pools' actors and the workers, which stop
 	// their runners.
 	if _, err := n.system.Root.StopFuture(n.root).Result(); err != nil {

@@ -52,6 +52,7 @@ type pool struct {
 	noRunner chan struct{} // closed once halted and no runner is alive
 	quit     chan struct{} // closed by halt: every runner exits once idle
 	failure  error         // set once no worker is left alive; refuses new tasks
+	proc     procState     // process pools: start errors, aborting starts
 	peak     int           // the most workers alive at once
 	idle     chan struct{} // closed once closed && nothing queued or in flight
 
@@ -652,6 +653,7 @@ func (p *pool) halt() {
 		p.halted = true
 		close(p.quit)
 	}
+	p.proc.stopStarts()
 	p.checkRunnersLocked()
 	p.mu.Unlock()
 }
