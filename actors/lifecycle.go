@@ -517,7 +517,7 @@ func (a *poolActor) halt(c actor.Context, fail bool) {
 	a.stopHealth()
 	a.stopScale()
 	p.timers.stopAll()
-	p.cancelHalt()
+	p.proc.stopStarts() // a worker still starting must not hold up the stop
 	if fail {
 		p.failRemaining()
 	}

@@ -39,10 +39,6 @@ type pool struct {
 
 	// timers holds every timer of the pool; they stop when it halts.
 	timers timerSet
-	// haltCtx ends when the pool halts: a worker still starting (a child
-	// process in its handshake) gives up.
-	haltCtx    context.Context
-	cancelHalt context.CancelFunc
 	haltDone   chan struct{} // closed once every worker actor has stopped
 	stateA     atomic.Uint32 // state, for readers without the lock
 
@@ -64,6 +60,7 @@ type pool struct {
 	runners        int           // runner goroutines alive
 	noRunner       chan struct{} // closed once halted and no runner is alive
 	quit           chan struct{} // closed by halt: every runner exits once idle
+	proc           procState     // process pools: start errors, aborting starts
 	peak           int           // the most workers alive at once
 	idle           chan struct{} // closed once draining with nothing queued or in flight
 
@@ -95,7 +92,6 @@ func newPool(n *Node, cfg PoolConfig) (*pool, error) {
 	p := &pool{node: n, cfg: cfg, strategy: s, idle: make(chan struct{}), noRunner: make(chan struct{}), quit: make(chan struct{}),
 		haltDone: make(chan struct{}), state: PoolDegraded}
 	p.stateA.Store(uint32(PoolDegraded))
-	p.haltCtx, p.cancelHalt = context.WithCancel(context.Background())
 	after := func(d time.Duration, f func()) { p.timers.after(d, f) }
 	sopts := []supervision.StrategyOption{}
 	if cfg.Decider != nil {
@@ -633,6 +629,7 @@ func (p *pool) stopRunners() {
 		p.runnersStopped = true
 		close(p.quit)
 	}
+	p.proc.stopStarts()
 	p.checkRunnersLocked()
 	p.mu.Unlock()
 }

@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -369,12 +371,85 @@ func TestProcessWorkerMissingBinary(t *testing.T) {
 	}
 }
 
+// TestProcessWorkerStartError: a command that cannot start keeps the pool
+// from being ready, shows in its stats, and is logged at Error once
+// however often the worker restarts.
+func TestProcessWorkerStartError(t *testing.T) {
+	lw := &logWatch{}
+	restarted := make(chan struct{}, 100)
+	hook := actors.WithEventHook(func(ev supervision.Event) {
+		if _, ok := ev.(supervision.WorkerRestarted); ok {
+			restarted <- struct{}{}
+		}
+	})
+	pc := actors.ProcessConfig{Command: "/nonexistent/worker"}
+	n := newNode(t, hook, actors.WithLogger(hclog.New(&hclog.LoggerOptions{Output: lw, Level: hclog.Error})),
+		actors.WithPool(actors.PoolConfig{Name: "proc", Kind: actors.KindProcess, Workers: 1, Process: &pc,
+			Backoff: supervision.Backoff{Initial: time.Millisecond, Max: time.Millisecond}}))
+	for range 3 {
+		select {
+		case <-restarted:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the worker did not restart")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, n.WaitReady(ctx), context.DeadlineExceeded, "the pool never gets ready")
+	assert.Contains(t, n.Stats().Pools[0].StartError, "procworker: start /nonexistent/worker: fork/exec /nonexistent/worker: no such file or directory")
+	assert.Equal(t, 1, strings.Count(lw.String(), "[ERROR]"), "one line for the same cause:\n%s", lw.String())
+	assert.Contains(t, lw.String(), "worker process cannot start")
+}
+
+// TestProcessWorkerStartAbortedByShutdown: a worker whose child has not
+// answered its handshake when the node stops does not hold the stop up,
+// and its child is killed and reaped.
+func TestProcessWorkerStartAbortedByShutdown(t *testing.T) {
+	grace := 200 * time.Millisecond
+	e := newProcEnv(t, actors.PoolConfig{}, actors.ProcessConfig{Args: []string{"-never-ready"}, StartTimeout: time.Hour, KillGrace: grace})
+	e.log.waitFor(t, "worker process started")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := e.n.Shutdown(ctx)
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), grace+time.Second, "no stall on the actor's stop timeout")
+	m := regexp.MustCompile(`worker process started: pid=(\d+)`).FindStringSubmatch(e.log.String())
+	require.NotNil(t, m)
+	pid, err := strconv.Atoi(m[1])
+	require.NoError(t, err)
+	assert.False(t, alive(pid), "the child is killed and reaped")
+}
+
+// restartWatch records the WorkerRestarted events of a node.
+type restartWatch struct {
+	mu      sync.Mutex
+	reasons []string
+}
+
+func (w *restartWatch) hook() actors.Option {
+	return actors.WithEventHook(func(ev supervision.Event) {
+		if r, ok := ev.(supervision.WorkerRestarted); ok {
+			w.mu.Lock()
+			w.reasons = append(w.reasons, r.Reason)
+			w.mu.Unlock()
+		}
+	})
+}
+
+func (w *restartWatch) get() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.reasons...)
+}
+
 // TestProcessWorkerRecycles: a process is replaced after MaxTasks tasks or
-// once it is over MaxMemoryBytes, without failing a task or restarting the
-// worker.
+// once it is over MaxMemoryBytes, without failing a task; each recycle
+// counts as a restart and is reported with its reason.
 func TestProcessWorkerRecycles(t *testing.T) {
 	t.Run("MaxTasks", func(t *testing.T) {
-		e := newProcEnv(t, actors.PoolConfig{}, actors.ProcessConfig{MaxTasks: 3})
+		var rw restartWatch
+		e := newProcEnv(t, actors.PoolConfig{}, actors.ProcessConfig{MaxTasks: 3}, rw.hook())
 		var pids []int
 		for range 7 {
 			pids = append(pids, e.pid(t))
@@ -383,28 +458,35 @@ func TestProcessWorkerRecycles(t *testing.T) {
 		assert.Equal(t, []int{a, a, a, b, b, b, c}, pids)
 		assert.NotEqual(t, a, b)
 		assert.NotEqual(t, b, c)
-		assert.Zero(t, e.n.Stats().Pools[0].Restarts)
-		assert.Zero(t, e.n.Stats().Pools[0].Failed)
-		e.shutdown(t)
+		st := e.n.Stats().Pools[0]
+		assert.Equal(t, uint64(2), st.Restarts, "two recycles")
+		assert.Equal(t, uint64(2), st.WorkerStats[0].Restarts)
+		assert.Zero(t, st.Failed)
+		e.shutdown(t) // delivers the events
+		assert.Equal(t, []string{"recycled: it was given MaxTasks (3) tasks", "recycled: it was given MaxTasks (3) tasks"}, rw.get())
 		assert.Len(t, e.pids(t), 3)
 	})
 	t.Run("MaxMemoryBytes", func(t *testing.T) {
-		e := newProcEnv(t, actors.PoolConfig{}, actors.ProcessConfig{MaxMemoryBytes: 64 << 20})
+		var rw restartWatch
+		e := newProcEnv(t, actors.PoolConfig{}, actors.ProcessConfig{MaxMemoryBytes: 64 << 20}, rw.hook())
 		before := e.pid(t)
 		r := e.run(t, "alloc", "96")
 		require.NoError(t, r.Err, "the task over the limit succeeds")
 		assert.Equal(t, strconv.Itoa(before), string(r.Output))
 		after := e.pid(t)
 		assert.NotEqual(t, before, after, "the next task runs in a new process")
-		assert.Zero(t, e.n.Stats().Pools[0].Restarts)
+		assert.Equal(t, uint64(1), e.n.Stats().Pools[0].Restarts)
 		e.log.waitFor(t, "recycling worker process")
 		e.shutdown(t)
 		assert.Contains(t, e.log.String(), "exceeds MaxMemoryBytes 67108864")
+		require.Len(t, rw.get(), 1)
+		assert.Contains(t, rw.get()[0], "recycled: resident memory ")
 	})
 }
 
 // TestProcessWorkerConcurrentCrash: a process that dies with several tasks
-// in flight fails them all, and the worker restarts once.
+// in flight fails them all, and the worker restarts once; tasks that were
+// not sent to it do not fail.
 func TestProcessWorkerConcurrentCrash(t *testing.T) {
 	e := newProcEnv(t, actors.PoolConfig{Concurrency: 4}, actors.ProcessConfig{KillGrace: 200 * time.Millisecond})
 	pid := e.pid(t)
@@ -418,6 +500,19 @@ func TestProcessWorkerConcurrentCrash(t *testing.T) {
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 	for _, f := range fs {
 		require.ErrorIs(t, wait(t, f).Err, actors.ErrWorkerCrashed)
+	}
+	// Tasks that reach the worker while it restarts are not sent to the
+	// dead child: they run on the next one. (Tasks written to the pipe
+	// before the kill took effect would be lost with the child: the test
+	// waits for the crash to be seen first.)
+	var later []*actors.Future
+	for i := range 8 {
+		later = append(later, e.submit(t, "echo", strconv.Itoa(i), 0))
+	}
+	for i, f := range later {
+		r := wait(t, f)
+		require.NoError(t, r.Err, "task %d was never sent to the dead child", i)
+		assert.Equal(t, strconv.Itoa(i), string(r.Output))
 	}
 	assert.NotEqual(t, pid, e.pid(t))
 	assert.Equal(t, uint64(1), e.n.Stats().Pools[0].Restarts)

@@ -53,6 +53,11 @@ type PoolStats struct {
 	Retries, Quarantined uint64
 	// Unhealthy counts workers restarted for failing their health probes.
 	Unhealthy uint64
+	// StartError is the last error that kept one of the pool's workers
+	// from starting (a process worker's command that cannot be run, or a
+	// child that failed its handshake); empty once a worker has started
+	// since, and for other kinds of pools.
+	StartError string
 	// Breakers gives the state of each circuit breaker: "" is the pool's
 	// own, other keys are task types. Nil without PoolConfig.Breaker.
 	Breakers map[string]supervision.State
@@ -118,6 +123,7 @@ func (p *pool) stats() PoolStats {
 		Retries:       p.retries.Load(),
 		Quarantined:   p.quarantines.Load(),
 		Unhealthy:     p.unhealthy.Load(),
+		StartError:    p.proc.startError(),
 		QueueWait:     p.waitHist.Snapshot(),
 		Run:           p.runHist.Snapshot(),
 	}

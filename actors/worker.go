@@ -94,7 +94,7 @@ type backend interface {
 // cpuCaller is implemented by backends that measure the CPU time of each
 // task (a child process reports its handler thread's CPU clock).
 type cpuCaller interface {
-	callCPU(ctx context.Context, f *Future) (out []byte, err, crash error, cpu time.Duration)
+	callCPU(ctx context.Context, f *Future) (out []byte, cpu time.Duration, err, crash error)
 }
 
 // incarnation is one life of a worker actor: its runners stop when stop
@@ -142,7 +142,10 @@ func (a *workerActor) start(c actor.Context) {
 	w, p := a.w, a.w.pool
 	inc := &incarnation{w: w, self: c.Self(), pool: c.Parent(), sys: c.ActorSystem(), ctx: p.runCtx, stop: make(chan struct{})}
 	if p.cfg.Kind == KindProcess {
-		be, err := newProcessBackend(p, w)
+		be, err := newProcessBackend(p.proc.ctx(), p, w)
+		if err != nil && p.proc.halting() {
+			return // the node is stopping: the child was killed
+		}
 		if err != nil {
 			// The pool's supervision restarts the worker (with backoff).
 			panic(fmt.Errorf("%w: worker %s: start: %w", ErrWorkerCrashed, w.name, err))
@@ -283,7 +286,7 @@ func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, pan
 		case inc.be != nil:
 			var crash error
 			if cc, ok := inc.be.(cpuCaller); ok {
-				res.Output, res.Err, crash, res.CPU = cc.callCPU(ctx, f)
+				res.Output, res.CPU, res.Err, crash = cc.callCPU(ctx, f)
 			} else {
 				res.Output, res.Err, crash = inc.be.call(ctx, f)
 			}
@@ -309,6 +312,13 @@ func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, pan
 	}
 	if cancel != nil {
 		cancel()
+	}
+	if errors.Is(res.Err, errNotSent) && f.state.CompareAndSwap(jobRunning, jobPending) {
+		// Never sent to a child: the incarnation is ending (its backend
+		// broke or is closing), and the next one (or a sibling) runs f.
+		f.attempt--
+		w.inbox <- f // its slot is reserved: there is room
+		return nil, end, true
 	}
 	if panicked {
 		p.recordCrash(f.ID())

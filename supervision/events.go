@@ -103,11 +103,15 @@ type WorkerFailed struct {
 
 // WorkerRestarted reports that a worker was restarted, Delay after the
 // failure that caused it. Attempt is that failure's Attempt, or 0 for a
-// worker restarted with a failed sibling (AllForOne, RestForOne).
+// worker restarted with a failed sibling (AllForOne, RestForOne) or for a
+// restart that followed no failure. Reason is empty for a restart after a
+// failure; otherwise it says why, as in "recycled: it was given MaxTasks
+// (100) tasks" for a process worker whose child was replaced.
 type WorkerRestarted struct {
 	Pool, Worker string
 	Attempt      int
 	Delay        time.Duration
+	Reason       string
 	At           time.Time
 }
 
@@ -317,6 +321,9 @@ func (e WorkerFailed) String() string {
 
 // String describes the event.
 func (e WorkerRestarted) String() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("%s pool=%s worker=%s attempt=%d delay=%s reason=%q", e.Kind(), e.Pool, e.Worker, e.Attempt, e.Delay, e.Reason)
+	}
 	return fmt.Sprintf("%s pool=%s worker=%s attempt=%d delay=%s", e.Kind(), e.Pool, e.Worker, e.Attempt, e.Delay)
 }
 

@@ -24,6 +24,7 @@ import (
 
 	"github.com/drover-go/drover/actors"
 	"github.com/drover-go/drover/actors/admin"
+	"github.com/drover-go/drover/supervision"
 )
 
 func TestMain(m *testing.M) {
@@ -532,4 +533,35 @@ func TestFetchStatusErrors(t *testing.T) {
 		})
 	}
 	broken.Client().CloseIdleConnections()
+}
+
+// A pool whose command cannot start makes the node not ready, and /status
+// shows why.
+func TestReadyzStartError(t *testing.T) {
+	failed := make(chan struct{}, 100)
+	pc := actors.ProcessConfig{Command: "/nonexistent/worker"}
+	n, err := actors.NewNode(actors.WithName("ready"),
+		actors.WithEventHook(func(ev supervision.Event) {
+			if _, ok := ev.(supervision.WorkerFailed); ok {
+				failed <- struct{}{}
+			}
+		}),
+		actors.WithPool(actors.PoolConfig{Name: "proc", Kind: actors.KindProcess, Workers: 1, Process: &pc}))
+	require.NoError(t, err)
+	t.Cleanup(func() { shutdown(t, n) })
+	select {
+	case <-failed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker did not fail to start")
+	}
+	h := admin.NewHandler(n)
+	rec := get(t, h, "/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Contains(t, rec.Body.String(), `not ready: pool "proc" cannot start its workers: `)
+	assert.Contains(t, rec.Body.String(), "no such file or directory")
+	var st admin.Status
+	require.NoError(t, json.Unmarshal(get(t, h, "/status").Body.Bytes(), &st))
+	assert.False(t, st.Ready)
+	require.Len(t, st.Pools, 1)
+	assert.Contains(t, st.Pools[0].StartError, "fork/exec /nonexistent/worker")
 }

@@ -5,7 +5,8 @@
 //	GET /metrics   Prometheus text format: the node's counters and gauges
 //	GET /status    the node's pools, workers and queues as JSON (Status)
 //	GET /healthz   200 while the process serves HTTP
-//	GET /readyz    200 while the node takes tasks; 503 once it drains
+//	GET /readyz    200 while the node takes tasks; 503 once it drains, or while
+//	               a pool has no worker up and cannot start one (StartError)
 //
 // For a node that is a cluster member, WithClusterView adds the cluster's
 // members and the member's counters to /status (Status.Cluster), which

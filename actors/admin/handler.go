@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -36,7 +37,10 @@ type options struct {
 
 // WithReady replaces the readiness test of /readyz, /status and
 // drover_node_ready. The default is ready from NewNode's return until
-// Shutdown begins (Node.Draining), and not ready from then on. ready must be safe for concurrent use and quick.
+// Shutdown begins (Node.Draining), and not ready from then on, nor while a
+// pool has no worker up (idle or busy) and a start error
+// (actors.PoolStats.StartError: its command cannot be run, say). ready
+// must be safe for concurrent use and quick.
 func WithReady(ready func() bool) Option {
 	return func(o *options) { o.ready = ready }
 }
@@ -96,7 +100,7 @@ func NewHandler(n *actors.Node, opts ...Option) http.Handler {
 	o := newOptions(opts)
 	ready := o.ready
 	if ready == nil {
-		ready = func() bool { return !n.Draining() }
+		ready = func() bool { return !n.Draining() && startFailing(n.Stats()) == nil }
 	}
 
 	reg := prometheus.NewRegistry()
@@ -134,6 +138,10 @@ func NewHandler(n *actors.Node, opts ...Option) http.Handler {
 			plain(w, http.StatusOK, "ready")
 			return
 		}
+		if p := startFailing(n.Stats()); p != nil && !n.Draining() {
+			plain(w, http.StatusServiceUnavailable, fmt.Sprintf("not ready: pool %q cannot start its workers: %s", p.Name, p.StartError))
+			return
+		}
 		plain(w, http.StatusServiceUnavailable, "not ready: the node is draining or stopped")
 	})
 	index := "drover node " + n.Stats().Name + ": /metrics /status /healthz /readyz"
@@ -148,4 +156,17 @@ func plain(w http.ResponseWriter, code int, body string) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	_, _ = io.WriteString(w, body+"\n")
+}
+
+// startFailing returns a pool that has no worker up (idle or busy) and
+// failed to start one (PoolStats.StartError), or nil: such a pool makes the
+// node not ready.
+func startFailing(s actors.NodeStats) *actors.PoolStats {
+	for i := range s.Pools {
+		p := &s.Pools[i]
+		if p.StartError != "" && p.WorkersByState[actors.WorkerIdle]+p.WorkersByState[actors.WorkerBusy] == 0 {
+			return p
+		}
+	}
+	return nil
 }

@@ -122,6 +122,10 @@ type PoolStatus struct {
 	Breakers map[string]string `json:"breakers,omitempty"`
 	// WorkerList holds one entry per worker.
 	WorkerList []WorkerStatus `json:"worker_list"`
+	// StartError is the last error that kept a worker of the pool from
+	// starting, until one starts (actors.PoolStats.StartError); omitted
+	// when empty.
+	StartError string `json:"start_error,omitempty"`
 }
 
 // QueueDepth counts queued tasks by priority.
@@ -201,6 +205,7 @@ func NewStatus(s actors.NodeStats, ready bool) Status {
 			},
 			WorkerStates: map[string]int{},
 			WorkerList:   make([]WorkerStatus, 0, len(p.WorkerStats)),
+			StartError:   p.StartError,
 		}
 		for state, n := range p.WorkersByState {
 			ps.WorkerStates[actors.WorkerState(state).String()] = n

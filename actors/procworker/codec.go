@@ -35,6 +35,16 @@ var (
 	// a frame the receiver may not receive, a handshake out of order, a
 	// version this package does not speak, a task id used twice.
 	ErrProtocol = errors.New("procworker: protocol error")
+	// ErrStart is wrapped by the *StartError of a child that could not be
+	// started or did not complete its handshake.
+	ErrStart = errors.New("procworker: worker process did not start")
+	// ErrCrashed is wrapped by the *CrashError of a call whose child died,
+	// was killed, or broke the protocol.
+	ErrCrashed = errors.New("procworker: worker process crashed")
+	// ErrNotSent is returned by Client.Call for a task that was never sent to
+	// a child: the client is closing, or an earlier crash broke it. The task
+	// did not run and may be run elsewhere.
+	ErrNotSent = errors.New("procworker: task not sent")
 )
 
 // Buffers above this size are dropped after use rather than kept for the

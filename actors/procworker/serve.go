@@ -264,7 +264,7 @@ func (s *server) start(env *protos.TaskEnvelope) error {
 	s.mu.Unlock()
 	s.out.active.Add(1)
 	go func() {
-		out, err, cpu := s.call(ctx, h, env.GetPayload())
+		out, cpu, err := s.call(ctx, h, env.GetPayload())
 		cancel()
 		s.out.active.Add(-1)
 		s.reply(id, out, taskError(err), cpu, s.cpu)
@@ -280,7 +280,7 @@ func (s *server) start(env *protos.TaskEnvelope) error {
 }
 
 // call runs h and turns a panic into an error.
-func (s *server) call(ctx context.Context, h Handler, payload []byte) (out []byte, err error, cpu time.Duration) {
+func (s *server) call(ctx context.Context, h Handler, payload []byte) (out []byte, cpu time.Duration, err error) {
 	if s.cpu {
 		lockThread()
 		start := threadCPU()
@@ -295,7 +295,7 @@ func (s *server) call(ctx context.Context, h Handler, payload []byte) (out []byt
 		}
 	}()
 	out, err = h(ctx, payload)
-	return out, err, 0
+	return out, 0, err
 }
 
 // reply sends a task's result.

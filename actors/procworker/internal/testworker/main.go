@@ -1,7 +1,9 @@
 // Command testworker is a worker process for Drover's tests: it serves task
 // types that succeed, fail, panic, exit, segfault, hang, write garbage to
-// stdout, allocate memory and report their process id, so that the tests can run a
-// real child process for every fault.
+// stdout, allocate memory, start a process of their own ("spawn": a
+// "sleep 60" in the worker's process group, whose pid it returns) and
+// report their process id, so that the tests can run a real child process
+// for every fault.
 //
 // Flags change its start-up: -exit-at-start N exits with status N at once;
 // -never-ready reads its stdin and never answers; -bad-version answers the handshake with protocol version 99;
@@ -17,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -100,12 +103,14 @@ var handlers = map[string]procworker.Handler{
 		_ = syscall.Kill(os.Getpid(), syscall.SIGSEGV)
 		select {}
 	},
-	// sleep waits for the duration in its payload, or for its context.
+	// sleep waits for the duration in its payload, or for its context. It
+	// says so on stderr first.
 	"sleep": func(ctx context.Context, p []byte) ([]byte, error) {
 		d, err := time.ParseDuration(string(p))
 		if err != nil {
 			return nil, err
 		}
+		fmt.Fprintf(os.Stderr, "testworker: sleep %s\n", p)
 		select {
 		case <-time.After(d):
 			return p, nil
@@ -138,6 +143,15 @@ var handlers = map[string]procworker.Handler{
 		}
 		held = append(held, b)
 		return []byte(strconv.Itoa(os.Getpid())), nil
+	},
+	// spawn starts "sleep 60" as a child of this process, in its process
+	// group, and returns its process id.
+	"spawn": func(context.Context, []byte) ([]byte, error) {
+		cmd := exec.Command("sleep", "60")
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		return []byte(strconv.Itoa(cmd.Process.Pid)), nil
 	},
 	// spin burns CPU for the duration in its payload.
 	"spin": func(_ context.Context, p []byte) ([]byte, error) {
