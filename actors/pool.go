@@ -38,9 +38,9 @@ type pool struct {
 	breakers     *breakers // nil without PoolConfig.Breaker
 
 	// timers holds every timer of the pool; they stop when it halts.
-	timers timerSet
-	haltDone   chan struct{} // closed once every worker actor has stopped
-	stateA     atomic.Uint32 // state, for readers without the lock
+	timers   timerSet
+	haltDone chan struct{} // closed once every worker actor has stopped
+	stateA   atomic.Uint32 // state, for readers without the lock
 
 	qmu     sync.Mutex
 	crashes map[string]int // task ID -> crashes it caused; -1 once quarantined
