@@ -126,7 +126,6 @@ type poolActor struct {
 	// restartWanted is set while a pool restart waits for its old workers.
 	restartWanted bool
 	halting       bool
-	haltFail      bool
 }
 
 func (a *poolActor) Receive(c actor.Context) {
@@ -419,11 +418,10 @@ func (a *poolActor) failPool(c actor.Context, reason error) {
 func (a *poolActor) restart(c actor.Context) {
 	p := a.p
 	p.mu.Lock()
-	if a.halting || p.state == PoolFailed || p.state == PoolDraining || p.state == PoolHalted {
+	if a.halting || p.state != PoolRestarting {
 		p.mu.Unlock()
 		return
 	}
-	a.moveLocked(PoolRestarting)
 	a.restartWanted = true
 	var stop []*actor.PID
 	for _, w := range p.workers {
@@ -483,8 +481,9 @@ func (a *poolActor) giveUp(reason error) {
 }
 
 // drain starts the pool's part of Shutdown: admission is closed, waiting
-// Submit calls return ErrShuttingDown, and a pool with no live worker fails
-// its queue at once, since nothing would ever run it.
+// Submit calls return ErrShuttingDown, and a pool that waits for its own
+// restart, or has no worker live or on its way back, fails its queue at
+// once, since nothing would run it before the drain's deadline.
 func (a *poolActor) drain() {
 	p := a.p
 	p.mu.Lock()
@@ -492,10 +491,11 @@ func (a *poolActor) drain() {
 		p.mu.Unlock()
 		return
 	}
+	restarting := p.state == PoolRestarting
 	a.moveLocked(PoolDraining)
 	p.wakeAllLocked()
 	var failed []*Future
-	if p.liveLocked() == 0 {
+	if restarting || !p.canRunLocked() {
 		failed = p.takeQueueLocked()
 	}
 	p.checkIdleLocked()

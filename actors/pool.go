@@ -408,6 +408,17 @@ func (p *pool) liveLocked() int {
 	return live
 }
 
+// canRunLocked reports whether a worker is live or on its way back (starting
+// or restarting after its backoff), so that queued tasks will run.
+func (p *pool) canRunLocked() bool {
+	for _, w := range p.workers {
+		if w.active && w.state != WorkerDead && w.state != WorkerStopping {
+			return true
+		}
+	}
+	return false
+}
+
 // moveWorkerLocked records w's new state and reports the transition as an
 // event. The pool actor moves a worker's lifecycle; the data plane moves a
 // live worker between idle and busy.

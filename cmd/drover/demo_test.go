@@ -182,7 +182,7 @@ func TestRunDemoNeverLoses(t *testing.T) {
 			check: func(t *testing.T, r *demoReport) {
 				// Restarting workers hold the queue up, so some tasks may
 				// reach their timeout before a worker takes them.
-				assert.Equal(t, r.Submitted, r.FailedBy.Panic+r.FailedBy.Timeout)
+				assert.Equal(t, r.Submitted, r.FailedBy.Panic+r.FailedBy.Timeout, "%+v", r.FailedBy)
 				assert.Positive(t, r.FailedBy.Panic)
 				// Panics on one worker at once make one restart.
 				assert.Positive(t, r.Restarts)
