@@ -253,7 +253,7 @@ func (a *poolActor) workerStarted(m workerStarted) {
 	p, w := a.p, m.w
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if a.halting || w.pid == nil || w.pid.Id != m.inc.self.Id || w.state == WorkerStopping || w.state == WorkerDead {
+	if a.halting || w.pid != m.inc.self || w.state == WorkerStopping || w.state == WorkerDead {
 		return // a worker on its way out
 	}
 	w.inc = m.inc
@@ -275,11 +275,10 @@ func (a *poolActor) workerDown(m workerDown) {
 		w.restarts++
 		p.restarts.Add(1)
 	}
-	if w.inc != m.inc {
-		// Already out of routing (a crash went through the pool actor).
-		if m.stop && w.state != WorkerDead {
-			a.setWorkerLocked(w, WorkerStopping)
-		}
+	if m.inc == nil || w.inc != m.inc || w.pid != m.inc.self {
+		// Already out of routing (a crash went through the pool actor), or
+		// an earlier actor of the slot: its Terminated, a system message,
+		// may overtake this one.
 		return
 	}
 	w.inc, w.be = nil, nil

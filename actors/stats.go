@@ -58,6 +58,8 @@ type PoolStats struct {
 	// child that failed its handshake); empty once a worker has started
 	// since, and for other kinds of pools.
 	StartError string
+	// State is the pool's lifecycle state (see PoolState).
+	State PoolState
 	// Breakers gives the state of each circuit breaker: "" is the pool's
 	// own, other keys are task types. Nil without PoolConfig.Breaker.
 	Breakers map[string]supervision.State
@@ -104,6 +106,7 @@ func (n *Node) Stats() NodeStats {
 func (p *pool) stats() PoolStats {
 	ps := PoolStats{
 		Name:          p.cfg.Name,
+		State:         PoolState(p.stateA.Load()),
 		Kind:          p.cfg.Kind,
 		Strategy:      p.strategy.Name(),
 		MinWorkers:    p.cfg.MinWorkers,

@@ -1,0 +1,274 @@
+package actors_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/drover-go/drover/actors"
+	"github.com/drover-go/drover/protos"
+	"github.com/drover-go/drover/supervision"
+)
+
+// lifecycleLog collects a node's events and lets a test wait for one that
+// matches, instead of polling.
+type lifecycleLog struct {
+	mu      sync.Mutex
+	events  []supervision.Event
+	next    int // waitFor looks from here: past the last match
+	changed chan struct{}
+}
+
+func newLifecycleLog() *lifecycleLog { return &lifecycleLog{changed: make(chan struct{})} }
+
+// hook is the WithEventHook function.
+func (l *lifecycleLog) hook(e supervision.Event) {
+	l.mu.Lock()
+	l.events = append(l.events, e)
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+}
+
+// waitFor waits until an event matching match has come after the one the
+// last waitFor matched, and returns it.
+func (l *lifecycleLog) waitFor(t *testing.T, what string, match func(supervision.Event) bool) supervision.Event {
+	t.Helper()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for {
+		l.mu.Lock()
+		for ; l.next < len(l.events); l.next++ {
+			if match(l.events[l.next]) {
+				e := l.events[l.next]
+				l.next++
+				l.mu.Unlock()
+				return e
+			}
+		}
+		changed := l.changed
+		l.mu.Unlock()
+		select {
+		case <-changed:
+		case <-deadline.C:
+			t.Fatalf("no %s event within 10s", what)
+		}
+	}
+}
+
+func poolState(pool, to string) func(supervision.Event) bool {
+	return func(e supervision.Event) bool {
+		s, ok := e.(supervision.PoolStateChanged)
+		return ok && s.Pool == pool && s.To == to
+	}
+}
+
+func workerState(worker, to string) func(supervision.Event) bool {
+	return func(e supervision.Event) bool {
+		s, ok := e.(supervision.WorkerStateChanged)
+		return ok && s.Worker == worker && s.To == to
+	}
+}
+
+// Envelopes still in a pool actor's mailbox when Shutdown comes are
+// answered, and so are envelopes sent after it.
+func TestShutdownAnswersEveryEnvelope(t *testing.T) {
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(discardLogger))
+	defer sys.Shutdown()
+	g := newGate()
+	n, err := actors.NewNode(actors.WithActorSystem(sys), actors.WithHandler("gate", g.handler),
+		actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1, QueueCapacity: 100}))
+	require.NoError(t, err)
+	pid, _ := n.PoolPID("p")
+	const sent = 2000
+	futures := make([]*actor.Future, 0, sent)
+	for range sent {
+		futures = append(futures, sys.Root.RequestFuture(pid, &protos.TaskEnvelope{Type: "gate"}, 20*time.Second))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, _ = n.Shutdown(ctx)
+	close(g.release)
+	for i, f := range futures {
+		res, err := f.Result()
+		require.NoError(t, err, "envelope %d got no answer", i)
+		_, ok := res.(*protos.TaskResult)
+		require.True(t, ok, "envelope %d: %T", i, res)
+	}
+	res, err := sys.Root.RequestFuture(pid, &protos.TaskEnvelope{Type: "gate"}, 5*time.Second).Result()
+	require.NoError(t, err)
+	assert.Equal(t, protos.ErrorCode_ERROR_CODE_SHUTTING_DOWN, res.(*protos.TaskResult).GetError().GetCode())
+}
+
+// The event hook may call Shutdown: it does not wait for itself.
+func TestShutdownFromEventHook(t *testing.T) {
+	var n *actors.Node
+	ready := make(chan struct{})
+	returned := make(chan error, 1)
+	var once sync.Once
+	hook := func(e supervision.Event) {
+		if _, ok := e.(supervision.WorkerFailed); !ok {
+			return
+		}
+		once.Do(func() {
+			<-ready
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, err := n.Shutdown(ctx)
+			returned <- err
+		})
+	}
+	var err error
+	n, err = actors.NewNode(actors.WithEventHook(hook), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 2}))
+	require.NoError(t, err)
+	close(ready)
+	require.NoError(t, n.WaitReady(context.Background()))
+	require.NoError(t, n.CrashWorker("p", 0))
+	select {
+	case err := <-returned:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown from the hook did not return")
+	}
+	select {
+	case <-n.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("Done did not close")
+	}
+}
+
+// A pool waiting for its own restart cannot run its queue: Shutdown fails
+// the queue at once, even with a context that never ends.
+func TestShutdownDrainsPoolWaitingForRestart(t *testing.T) {
+	log := newLifecycleLog()
+	n, err := actors.NewNode(actors.WithEventHook(log.hook), actors.WithHandler("echo", echo),
+		actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1,
+			Restarts: supervision.Intensity{MaxRestarts: supervision.NoRestarts},
+			Backoff:  supervision.Backoff{Initial: time.Hour, Max: time.Hour}}))
+	require.NoError(t, err)
+	require.NoError(t, n.WaitReady(context.Background()))
+	require.NoError(t, n.CrashWorker("p", 0))
+	log.waitFor(t, "pool restarting", poolState("p", "restarting"))
+	f, err := n.TrySubmit(actors.Task{Type: "echo"})
+	require.NoError(t, err, "a restarting pool queues tasks")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = n.Shutdown(context.Background())
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return")
+	}
+	assert.ErrorIs(t, wait(t, f).Err, actors.ErrShuttingDown)
+}
+
+// A crashed worker leaves routing at once, for its whole backoff.
+func TestCrashedWorkerLeavesRoutingAtOnce(t *testing.T) {
+	log := newLifecycleLog()
+	n := newNode(t, actors.WithEventHook(log.hook), actors.WithHandler("echo", echo),
+		actors.WithPool(actors.PoolConfig{Name: "p", Workers: 2,
+			Backoff: supervision.Backoff{Initial: time.Hour, Max: time.Hour}}))
+	require.NoError(t, n.WaitReady(context.Background()))
+	require.NoError(t, n.CrashWorker("p", 0))
+	log.waitFor(t, "w0 out of routing", workerState("p/w0", "starting"))
+	for range 30 {
+		f, err := n.TrySubmit(actors.Task{Type: "echo"})
+		require.NoError(t, err)
+		r := wait(t, f)
+		require.NoError(t, r.Err)
+		assert.Equal(t, "p/w1", r.Worker)
+	}
+	assert.ErrorIs(t, n.CrashWorker("p", 0), actors.ErrWorkerCrashed, "a worker in its backoff is not live")
+}
+
+// A Decider's Escalate fails the pool to the root, which restarts it
+// cleanly: fresh workers that take tasks again.
+func TestEscalateRestartsThePool(t *testing.T) {
+	log := newLifecycleLog()
+	n := newNode(t, actors.WithEventHook(log.hook), actors.WithHandler("echo", echo),
+		actors.WithPool(actors.PoolConfig{Name: "p", Workers: 2,
+			Backoff: supervision.Backoff{Initial: time.Millisecond, Max: time.Millisecond},
+			Decider: func(any) supervision.Directive { return supervision.Escalate }}))
+	require.NoError(t, n.WaitReady(context.Background()))
+	require.NoError(t, n.CrashWorker("p", 1))
+	log.waitFor(t, "pool restarting", poolState("p", "restarting"))
+	log.waitFor(t, "pool running again", poolState("p", "running"))
+	for range 10 {
+		f, err := n.TrySubmit(actors.Task{Type: "echo"})
+		require.NoError(t, err)
+		require.NoError(t, wait(t, f).Err)
+	}
+	st := n.Stats().Pools[0]
+	assert.Equal(t, 2, st.WorkersByState[actors.WorkerIdle]+st.WorkersByState[actors.WorkerBusy])
+}
+
+// A pool restarted more often than PoolRestarts is given up: its queued
+// and new tasks fail with ErrWorkerCrashed.
+func TestPoolGivenUpPastPoolRestarts(t *testing.T) {
+	log := newLifecycleLog()
+	n := newNode(t, actors.WithEventHook(log.hook), actors.WithHandler("echo", echo),
+		actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1,
+			Restarts:     supervision.Intensity{MaxRestarts: supervision.NoRestarts},
+			PoolRestarts: supervision.Intensity{MaxRestarts: supervision.NoRestarts}}))
+	require.NoError(t, n.WaitReady(context.Background()))
+	require.NoError(t, n.CrashWorker("p", 0))
+	log.waitFor(t, "pool failed", poolState("p", "failed"))
+	_, err := n.TrySubmit(actors.Task{Type: "echo"})
+	assert.ErrorIs(t, err, actors.ErrWorkerCrashed)
+}
+
+// Submit's context bounds the submission only; Task.Context and
+// Future.Cancel cancel a task.
+func TestContextSemantics(t *testing.T) {
+	g := newGate()
+	n := newNode(t, actors.WithHandler("gate", g.handler), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}))
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	f, err := n.Submit(ctx, actors.Task{Type: "gate", Payload: []byte("a")})
+	cancel() // the idiomatic defer cancel() after an accepted submit
+	require.NoError(t, err)
+	<-g.started
+
+	queued, err := n.TrySubmit(actors.Task{Type: "gate", Payload: []byte("b")})
+	require.NoError(t, err)
+	assert.True(t, queued.Cancel())
+	assert.False(t, queued.Cancel(), "a second Cancel finds the result there")
+	assert.ErrorIs(t, wait(t, queued).Err, actors.ErrCanceled)
+
+	ended, stop := context.WithCancel(context.Background())
+	stop()
+	_, err = n.TrySubmit(actors.Task{Type: "gate", Context: ended})
+	assert.ErrorIs(t, err, actors.ErrCanceled)
+
+	close(g.release)
+	require.NoError(t, wait(t, f).Err, "canceling Submit's context after it returned does not touch the task")
+}
+
+// Every transition the pool made is one the state machine allows.
+func TestPoolStateChangesAreEvents(t *testing.T) {
+	log := newLifecycleLog()
+	n, err := actors.NewNode(actors.WithEventHook(log.hook), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}))
+	require.NoError(t, err)
+	log.waitFor(t, "running", poolState("p", "running"))
+	_, err = n.Shutdown(context.Background())
+	require.NoError(t, err)
+	log.waitFor(t, "halted", poolState("p", "halted"))
+	assert.Equal(t, actors.PoolHalted, n.Stats().Pools[0].State)
+	var errs []error
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	for _, e := range log.events {
+		if s, ok := e.(supervision.PoolStateChanged); ok && s.From == s.To {
+			errs = append(errs, errors.New(s.String()))
+		}
+	}
+	assert.Empty(t, errs)
+}
