@@ -60,12 +60,78 @@
 // and so on); Backoff, Health and Breaker take supervision's defaults.
 // PoolConfig.WithDefaults returns a configuration as a node runs it.
 //
+// # Lifecycle: one owner, one state
+//
+// Each pool's actor is the only writer of the pool's lifecycle: the pool's
+// PoolState and every worker's lifecycle state, PID, incarnation and restart
+// count. Every path that changes them (a runner's crash, CrashWorker, a
+// stuck handler, a failed health verdict, a scale step, a supervision
+// directive, Shutdown) is a message to that actor, which applies it in
+// order; a message meant for an earlier incarnation of a worker is
+// dropped. The data plane (Submit, the queue, dispatch) holds the pool's
+// lock only over the queue, the in-flight list, the waiters and the
+// router, and flips a live worker between idle and busy as its load
+// changes. The states and their moves:
+//
+//	Degraded   -> Running     every active worker is live
+//	Running    -> Degraded    a worker left routing (crash, restart, probe)
+//	Running,
+//	Degraded   -> Restarting  no worker left, or a worker escalated: the
+//	                          root's supervision decides
+//	Restarting -> Degraded    the root restarted the pool: fresh workers
+//	Restarting -> Failed      the root gave the pool up
+//	any        -> Draining    Shutdown began
+//	Draining   -> Halted      every worker has stopped
+//
+// Each move is a supervision.PoolStateChanged event; PoolStats.State is the
+// current one.
+//
+// # One restart mechanism
+//
+// Restarts at both levels go through supervision.Strategy. Workers are
+// supervised by their pool (PoolConfig.Restarts, Backoff, Scope, Decider):
+// a crashed worker leaves routing at once and restarts after its backoff;
+// Stop stops it for good (even the last one); Resume gives it fresh
+// runners at once; Escalate fails the whole pool to the root. Pools are
+// supervised by the root with the same Strategy (PoolConfig.PoolRestarts as
+// its intensity, the pool's Backoff): a pool with no worker left, or to
+// which a worker escalated, is restarted cleanly (every worker stopped,
+// then spawned afresh) or, past its budget, given up (PoolFailed state:
+// its tasks fail with ErrWorkerCrashed). Past the node there is no
+// supervisor: a supervision.PoolFailed event with Escalated set tells the
+// embedding service. A handler panic fails only its task and restarts the
+// worker at once, without backoff and without counting toward Restarts;
+// a worker lost to its task (a crash, a stuck handler) counts toward the
+// task's quarantine.
+//
+// Timers (task deadlines, retries, stuck checks, restart delays, probes,
+// scale ticks) belong to their pool and stop when it halts.
+//
+// # Contexts
+//
+// Submit's context bounds the submission only: the wait for room in the
+// queue. Once Submit has returned a Future, ending that context does not
+// touch the task, so "defer cancel()" after an accepted Submit is harmless.
+// To bind a task to a context for its whole life (a request's, say), set
+// Task.Context; TrySubmit, which never waits, honours it too. Future.Cancel
+// ends one task with ErrCanceled. This keeps the two meanings apart: how
+// long the caller will wait to hand a task over, and how long the task
+// itself is wanted.
+//
 // # Shutdown
 //
 // Node.Shutdown stops admission, drains queued and running tasks until its
-// context ends, fails what remains with ErrShuttingDown, stops every actor
-// and returns a ShutdownReport. No goroutine of the node outlives it, except
-// handlers that ignore their context (counted as Abandoned).
+// context ends, fails what remains with ErrShuttingDown, stops every worker
+// and returns a ShutdownReport. Each step is a message to the pool actors,
+// behind whatever their mailboxes hold, so that a task envelope sent before
+// Shutdown is answered; the pool actors stay after Shutdown and answer
+// later envelopes with ERROR_CODE_SHUTTING_DOWN. A pool waiting for its own
+// restart, or with no worker live or on its way back, fails its queue at
+// once instead of holding the drain. Shutdown may be called from anywhere,
+// the event hook included, and returns within its context's deadline plus
+// the stop grace and the longest process kill grace. No goroutine of the
+// node outlives it, except handlers that ignore their context (counted as
+// Abandoned).
 //
 // # Embedding in actor services
 //

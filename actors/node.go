@@ -89,7 +89,8 @@ func WithLogger(l hclog.Logger) Option {
 // changes, failures, restarts, stuck and unhealthy workers, pool failures,
 // breaker transitions, quarantined tasks. Events are delivered in order on
 // one goroutine of the node, also to the actor system's event stream; h may
-// call the node, and should be quick: while it blocks, events queue (up to
+// call the node (Shutdown included: it does not wait for the hook), and
+// should be quick: while it blocks, events queue (up to
 // 4096, then they are dropped and counted in NodeStats.DroppedEvents).
 func WithEventHook(h supervision.EventHook) Option {
 	return func(c *config) error {

@@ -53,8 +53,13 @@ type PoolConfig struct {
 	// default: the crashed worker), AllForOne (every worker of the pool) or
 	// RestForOne (the crashed worker and those started after it).
 	Scope supervision.Scope
-	// Decider maps a crash to a directive (restart, stop, resume,
-	// escalate); nil restarts. A handler panic reaches it as a *PanicError.
+	// Decider maps a crash to a directive; nil restarts. Restart: the
+	// worker restarts after its backoff, within Restarts. Stop: it stops for
+	// good, even the last one (the pool then has no worker left and the
+	// root decides, see PoolRestarts). Resume: it keeps its actor and gets
+	// fresh runners at once, uncounted. Escalate: the whole pool fails to
+	// the root, which restarts it within PoolRestarts or gives it up. A
+	// handler panic reaches it as a *PanicError.
 	Decider supervision.Decider
 	// Backoff delays each restart of a crashed worker (not those after a
 	// handler panic); the attempt count resets once a worker has stayed up
