@@ -269,7 +269,8 @@ func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, pan
 		f.x.running.Store(true)
 		defer f.x.running.Store(false)
 		if cancel != nil {
-			f.x.runCancel.Store(&cancel)
+			c := cancel // its own variable: only such tasks pay for the escape
+			f.x.runCancel.Store(&c)
 			defer f.x.runCancel.Store(nil)
 		}
 	}
