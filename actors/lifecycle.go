@@ -195,8 +195,8 @@ func (a *poolActor) moveLocked(to PoolState) {
 // say.
 func (a *poolActor) settleLocked() {
 	p := a.p
-	if p.state != PoolRunning && p.state != PoolDegraded && !(p.state == PoolRestarting && !a.restartWanted && p.liveLocked() > 0) {
-		return
+	if p.state != PoolRunning && p.state != PoolDegraded {
+		return // restarting, failed, draining and halted move on their own messages
 	}
 	all := true
 	for _, w := range p.workers {
