@@ -397,17 +397,6 @@ func (p *pool) release(w *worker, f *Future, crashed, retry, wantNext bool) (nex
 	return next
 }
 
-// liveLocked counts the workers that take work.
-func (p *pool) liveLocked() int {
-	live := 0
-	for _, w := range p.workers {
-		if w.active && w.state.live() {
-			live++
-		}
-	}
-	return live
-}
-
 // canRunLocked reports whether a worker is live or on its way back (starting
 // or restarting after its backoff), so that queued tasks will run.
 func (p *pool) canRunLocked() bool {
