@@ -149,20 +149,34 @@ func droverRaces(stderr string) []string {
 	}
 }
 
-// accessInDrover reports whether one of the racing accesses of a race
-// report runs Drover's code.
+// accessInDrover reports whether a race report is Drover's to fix: the
+// first frame of module code (past the runtime and the standard library)
+// of some racing access is Drover's, or every racing access runs through
+// Drover. A report where one access runs on a goroutine of protoactor's
+// alone and the other ends inside protoactor (protoactor's etcd provider
+// writes its shutdown flag with no lock while its keep-alive goroutine
+// reads it) cannot be ordered by any lock of Drover's, so it is theirs.
 func accessInDrover(report string) bool {
-	inAccess := false
+	var accesses, through int
+	inAccess, innermost := false, false
 	for _, line := range strings.Split(report, "\n") {
-		l := strings.TrimSpace(line)
+		t := strings.TrimSpace(line)
+		ours := strings.HasPrefix(t, "github.com/drover-go/drover/") || strings.HasPrefix(t, "main.")
 		switch {
-		case strings.HasPrefix(l, "Goroutine "):
+		case strings.HasPrefix(t, "Goroutine "):
 			inAccess = false
-		case strings.Contains(l, " at 0x"):
-			inAccess = true // "Read at 0x...", "Previous write at 0x..."
-		case inAccess && strings.HasPrefix(l, "github.com/drover-go/drover/"):
+		case strings.Contains(t, " at 0x"): // "Read at 0x...", "Previous write at 0x..."
+			inAccess, innermost = true, true
+			accesses++
+		case !inAccess:
+		case ours && innermost:
 			return true
+		case ours:
+			through++
+			inAccess = false
+		case strings.HasPrefix(t, "github.com/"):
+			innermost = false
 		}
 	}
-	return false
+	return accesses > 0 && through == accesses
 }
