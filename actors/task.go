@@ -167,6 +167,10 @@ type Result struct {
 	Err error
 	// Worker names the worker that ran the task ("" if it never ran).
 	Worker string
+	// Node names the node that had the task last: the one that ran it, or
+	// that failed it ("" for a Future of a Promise completed without one).
+	// In a cluster it is the member's name.
+	Node string
 	// Queued is the time from acceptance to start (or to the result, if it never ran).
 	Queued time.Duration
 	// Run is the time the handler ran.
@@ -244,6 +248,7 @@ type futureExtra struct {
 	running    atomic.Bool                        // its handler runs: a stuck check applies
 	stopCtx    func() bool                        // unregisters the submit-context watcher
 	onDone     func(Result)
+	promise    *promise // a Future made by NewPromise
 	id         string
 	routeKey   string
 	retry      RetryPolicy
@@ -332,6 +337,9 @@ func (f *Future) Cancel() bool {
 	if f.ended() {
 		return false
 	}
+	if f.pool == nil {
+		return f.x.promise.cancel(f)
+	}
 	return f.pool.abort(f, fmt.Errorf("%w: by Future.Cancel", ErrCanceled))
 }
 
@@ -345,9 +353,14 @@ func (f *Future) Result() (Result, bool) {
 
 func (f *Future) result() Result {
 	r := Result{Output: f.out, Value: f.value, Err: f.err, Queued: time.Duration(f.queuedNs), Run: time.Duration(f.runNs), CPU: time.Duration(f.cpuNs)}
+	if f.pool == nil {
+		r.Worker, r.Node = f.x.promise.worker, f.x.promise.node
+		return r
+	}
 	if f.ranOn != nil {
 		r.Worker = f.ranOn.name
 	}
+	r.Node = f.pool.node.name
 	return r
 }
 
