@@ -110,6 +110,10 @@ type (
 	givePool struct{ reason error }
 	// refresh: a worker resumed after a crash gets fresh runners.
 	refresh struct{ inc *incarnation }
+	// deferred: a delayed step of the workers' supervision.Strategy (a
+	// restart after its backoff), run on the pool actor so that it sees
+	// which workers the pool actor has asked to stop meanwhile.
+	deferred struct{ run func() }
 )
 
 // poolActor owns one pool's lifecycle: the pool's state and every worker's
@@ -131,6 +135,7 @@ type poolActor struct {
 func (a *poolActor) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *actor.Started:
+		a.p.self = c.Self()
 		a.stopping = map[*worker]struct{}{}
 		var ws []*worker
 		a.p.mu.Lock()
@@ -151,6 +156,10 @@ func (a *poolActor) Receive(c actor.Context) {
 		a.terminated(c, m.Who)
 	case crashWorker:
 		a.crash(c, m)
+	case deferred:
+		if !a.halting {
+			m.run()
+		}
 	case scaleTick:
 		a.autoscale(c)
 	case healthTick:
@@ -318,6 +327,24 @@ func (a *poolActor) crash(c actor.Context, m crashWorker) {
 	pid := w.pid
 	p.mu.Unlock()
 	c.Send(pid, &crashed{err: m.err, inc: inc})
+}
+
+// stopAsked reports whether the pool actor has asked the worker actor pid
+// to stop.
+func (a *poolActor) stopAsked(pid *actor.PID) bool {
+	if a.halting {
+		return true
+	}
+	p := a.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.workers {
+		if w.pid != nil && w.pid.Id == pid.Id {
+			_, asked := a.stopping[w]
+			return asked || w.retiring
+		}
+	}
+	return false
 }
 
 // terminated handles a worker actor that stopped for good: the supervision

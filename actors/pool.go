@@ -23,6 +23,7 @@ type pool struct {
 	node *Node
 	cfg  PoolConfig
 	pid  *actor.PID // set by the root actor before the node is ready
+	self *actor.PID // the same, written and read on the pool actor alone
 
 	// runCtx is the parent of every worker incarnation's context; canceling
 	// it signals every running handler (forced shutdown).
@@ -92,6 +93,12 @@ func newPool(n *Node, cfg PoolConfig) (*pool, error) {
 	p := &pool{node: n, cfg: cfg, strategy: s, idle: make(chan struct{}), noRunner: make(chan struct{}), quit: make(chan struct{}),
 		haltDone: make(chan struct{}), state: PoolDegraded}
 	p.stateA.Store(uint32(PoolDegraded))
+	// The workers' strategy decides on the pool actor (protoactor runs
+	// HandleFailure there); its delayed restarts go back there too.
+	afterOnActor := func(d time.Duration, f func()) {
+		self := p.self // called on the pool actor
+		p.timers.after(d, func() { n.system.Root.Send(self, deferred{run: f}) })
+	}
 	after := func(d time.Duration, f func()) { p.timers.after(d, f) }
 	sopts := []supervision.StrategyOption{}
 	if cfg.Decider != nil {
@@ -105,7 +112,7 @@ func newPool(n *Node, cfg PoolConfig) (*pool, error) {
 		supervision.WithEventHook(n.event),
 		supervision.WithContained(isContained),
 		supervision.WithScope(cfg.Scope),
-		supervision.WithAfter(after),
+		supervision.WithAfter(afterOnActor),
 	)...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, cfg.Name, err)

@@ -163,10 +163,13 @@ func (a *workerActor) start(c actor.Context) {
 	p.runners += p.cfg.Concurrency
 	p.mu.Unlock()
 	a.inc = inc
+	// workerStarted goes first: a runner that panics at once sends
+	// crashWorker for this incarnation, which the pool actor must not take
+	// for a stale one (it would drop it and route to runners that are gone).
+	c.Send(inc.pool, workerStarted{w: w, inc: inc})
 	for range p.cfg.Concurrency {
 		go inc.run()
 	}
-	c.Send(inc.pool, workerStarted{w: w, inc: inc})
 }
 
 // halt ends the current incarnation: the pool actor hears of it first, so
