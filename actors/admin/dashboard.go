@@ -97,7 +97,7 @@ func newEventJSON(e supervision.Event) eventJSON {
 		j.Text = fmt.Sprintf("failed (%s, attempt %d): %v", e.Directive, e.Attempt, e.Reason)
 	case supervision.WorkerRestarted:
 		j.Pool, j.Worker = e.Pool, e.Worker
-		j.Text = fmt.Sprintf("restarted after %s (attempt %d)", e.Delay, e.Attempt)
+		j.Text = fmt.Sprintf("restarted after %s (attempt %d)", e.Delay.Round(100*time.Microsecond), e.Attempt)
 		if e.Reason != "" {
 			j.Text += ": " + e.Reason
 		}

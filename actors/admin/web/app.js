@@ -77,7 +77,7 @@ function renderTotals(st, node) {
     card("restarts", t.restarts, undefined, {"data-total": "restarts"}),
     card("timed out", t.timed_out, undefined, {"data-total": "timed_out"}),
     card("retries", t.retries, undefined, {"data-total": "retries"}),
-    card("run p99 (last " + Math.round(node.seconds || 0) + " s)", fmtMS(node.run.p99_ms), undefined, {"data-total": "run_p99"}));
+    card("run p99, last interval", node.run.count ? fmtMS(node.run.p99_ms) : "–", undefined, {"data-latency": "node-run-p99"}));
 }
 
 // ---- pools ----
@@ -115,13 +115,15 @@ function renderPool(p, r) {
     const pct = p.queue_capacity ? Math.min(100, 100 * n / p.queue_capacity) : 0;
     const fill = el("div");
     fill.style.width = pct + "%";
-    queue.append(el("span", {class: "muted"}, pr), el("div", {class: "bar"}, fill),
-      el("b", {"data-queue": pr, "data-value": n}, n));
+    queue.append(el("div", {},
+      el("span", {class: "muted"}, pr + " "), el("b", {"data-queue": pr, "data-value": n}, n),
+      el("div", {class: "bar"}, fill)));
   }
 
+  const now = (win, q) => (win && win.count ? fmtMS(win[q]) : "–");
   const lat = (name, win, all) => el("span", {},
-    name + " p50 ", el("b", {}, fmtMS(win ? win.p50_ms : 0)),
-    " p99 ", el("b", {"data-latency": name + "-p99"}, fmtMS(win ? win.p99_ms : 0)),
+    name + " p50 ", el("b", {}, now(win, "p50_ms")),
+    " p99 ", el("b", {"data-latency": name + "-p99"}, now(win, "p99_ms")),
     el("span", {class: "muted"}, ` (since start ${fmtMS(all.p50_ms)} / ${fmtMS(all.p99_ms)})`));
   const latency = el("div", {class: "row"},
     lat("queue wait", r && r.queue_wait, p.queue_wait),
@@ -148,6 +150,7 @@ function renderPool(p, r) {
       `${p.kind} · ${p.strategy} · ${bounds} · concurrency ${p.concurrency} · queue ${p.queue.total}/${p.queue_capacity}`),
     cells, states, counters,
     el("div", {class: "muted"}, "queued by priority"), queue,
+    el("div", {class: "muted"}, "latency, last interval"),
     latency, breakers,
     p.start_error ? el("div", {class: "error-text"}, "cannot start workers: " + p.start_error) : null);
 }
