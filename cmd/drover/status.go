@@ -18,7 +18,7 @@ import (
 
 // statusOptions are the settings of `drover status`, as the flags give them.
 type statusOptions struct {
-	Addr    string        // the node's admin address, host:port or a URL
+	Addr     string        // the node's admin address, host:port or a URL
 	JSON     bool          // print the status as JSON
 	Timeout  time.Duration // bounds the whole request
 	Watch    bool          // refresh until interrupted
