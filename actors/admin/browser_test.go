@@ -114,7 +114,12 @@ func TestDashboardInBrowser(t *testing.T) {
 		actors.WithPool(actors.PoolConfig{Name: "guarded", Workers: 1, Breaker: &supervision.BreakerConfig{}}),
 	)
 	require.NoError(t, n.WaitReady(t.Context()))
-	srv, err := admin.Start("127.0.0.1:0", admin.NewHandler(n, admin.WithSampleInterval(200*time.Millisecond)))
+	members := admin.ClusterStatus{Name: "prod", Members: []admin.MemberStatus{
+		{ID: "a", Name: "adm", Address: "127.0.0.1:7001", Self: true, State: "up", ReportAgeMS: 12},
+		{ID: "b", Name: "other", Address: "127.0.0.1:7002", State: "joining", ReportAgeMS: -1},
+	}}
+	srv, err := admin.Start("127.0.0.1:0", admin.NewHandler(n, admin.WithSampleInterval(200*time.Millisecond),
+		admin.WithClusterView(func() admin.ClusterStatus { return members })))
 	require.NoError(t, err)
 	defer func() { assert.NoError(t, srv.Shutdown(context.Background())) }()
 	url := "http://" + srv.Addr().String() + "/"
@@ -240,6 +245,10 @@ func TestDashboardInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "pool: closed", breaker)
 
+	rows, err := chromedp.Run(browser, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#members tr")].map((r) => r.dataset.member + " " + r.children[2].textContent)`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"adm up", "other joining"}, rows, "the cluster's members")
+
 	shot, err := chromedp.Run(browser, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
 	img, err := png.Decode(bytes.NewReader(shot))
@@ -248,6 +257,13 @@ func TestDashboardInBrowser(t *testing.T) {
 	path := filepath.Join(artifactDir(t), "dashboard.png")
 	require.NoError(t, os.WriteFile(path, shot, 0o644))
 	t.Logf("screenshot: %s", path)
+
+	// The node stops: the page says so, and its numbers are no longer live.
+	shutdown(t, n)
+	ended, err := chromedp.Run(browser, chromedp.Poll[string](`document.getElementById("conn").dataset.conn === "ended" && document.getElementById("conn").textContent`,
+		chromedp.WithPollingMutation(), chromedp.WithPollingTimeout(10*time.Second)))
+	require.NoError(t, err)
+	assert.Contains(t, ended, "the node has stopped")
 
 	stopWatch()
 	consoleMu.Lock()
