@@ -187,6 +187,16 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.WithPollingMutation(), chromedp.WithPollingTimeout(10*time.Second)))
 	require.NoError(t, err, "the restart did not reach the feed")
 
+	// The screenshot shows the page under load, the crash in its feed.
+	shot, err := chromedp.Run(browser, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	img, err := png.Decode(bytes.NewReader(shot))
+	require.NoError(t, err, "the screenshot is a PNG")
+	assert.GreaterOrEqual(t, img.Bounds().Dx(), 1000)
+	path := filepath.Join(artifactDir(t), "dashboard.png")
+	require.NoError(t, os.WriteFile(path, shot, 0o644))
+	t.Logf("screenshot: %s", path)
+
 	// Once the load stops and the node is idle, the page settles on what
 	// /status says.
 	stopLoad()
@@ -249,14 +259,6 @@ func TestDashboardInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"adm up", "other joining"}, rows, "the cluster's members")
 
-	shot, err := chromedp.Run(browser, chromedp.FullScreenshot(100))
-	require.NoError(t, err)
-	img, err := png.Decode(bytes.NewReader(shot))
-	require.NoError(t, err, "the screenshot is a PNG")
-	assert.GreaterOrEqual(t, img.Bounds().Dx(), 1000)
-	path := filepath.Join(artifactDir(t), "dashboard.png")
-	require.NoError(t, os.WriteFile(path, shot, 0o644))
-	t.Logf("screenshot: %s", path)
 
 	// The node stops: the page says so, and its numbers are no longer live.
 	shutdown(t, n)
