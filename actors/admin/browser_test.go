@@ -259,7 +259,6 @@ func TestDashboardInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"adm up", "other joining"}, rows, "the cluster's members")
 
-
 	// The node stops: the page says so, and its numbers are no longer live.
 	shutdown(t, n)
 	ended, err := chromedp.Run(browser, chromedp.Poll[string](`document.getElementById("conn").dataset.conn === "ended" && document.getElementById("conn").textContent`,
