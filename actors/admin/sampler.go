@@ -2,9 +2,8 @@ package admin
 
 import (
 	"encoding/json"
-	"time"
-
 	"sync/atomic"
+	"time"
 
 	"github.com/drover-go/drover/actors"
 	"github.com/drover-go/drover/actors/internal/hist"
