@@ -97,7 +97,13 @@ func newEventJSON(e supervision.Event) eventJSON {
 		j.Text = fmt.Sprintf("failed (%s, attempt %d): %v", e.Directive, e.Attempt, e.Reason)
 	case supervision.WorkerRestarted:
 		j.Pool, j.Worker = e.Pool, e.Worker
-		j.Text = fmt.Sprintf("restarted after %s (attempt %d)", e.Delay.Round(100*time.Microsecond), e.Attempt)
+		j.Text = "restarted at once"
+		if e.Delay > 0 {
+			j.Text = fmt.Sprintf("restarted after %s", e.Delay.Round(100*time.Microsecond))
+		}
+		if e.Attempt > 0 {
+			j.Text += fmt.Sprintf(" (attempt %d)", e.Attempt)
+		}
 		if e.Reason != "" {
 			j.Text += ": " + e.Reason
 		}

@@ -105,7 +105,7 @@ func TestEventTexts(t *testing.T) {
 	}{
 		{supervision.WorkerFailed{Pool: "p", Worker: "w", Reason: boom, Directive: supervision.Restart, Attempt: 2, At: at}, "p", "w", "warn", "failed (restart, attempt 2): boom"},
 		{supervision.WorkerRestarted{Pool: "p", Worker: "w", Attempt: 2, Delay: 1234567 * time.Nanosecond, At: at}, "p", "w", "info", "restarted after 1.2ms (attempt 2)"},
-		{supervision.WorkerRestarted{Pool: "p", Worker: "w", Reason: "recycled", At: at}, "p", "w", "info", "restarted after 0s (attempt 0): recycled"},
+		{supervision.WorkerRestarted{Pool: "p", Worker: "w", Reason: "recycled", At: at}, "p", "w", "info", "restarted at once: recycled"},
 		{supervision.WorkerGaveUp{Pool: "p", Worker: "w", Reason: boom, Restarts: 6, At: at}, "p", "w", "error", "gave up after 6 restarts: boom"},
 		{supervision.WorkerStuck{Pool: "p", Worker: "w", Elapsed: 1500 * time.Millisecond, At: at}, "p", "w", "warn", "stuck on one task for 1.5s"},
 		{supervision.WorkerUnhealthy{Pool: "p", Worker: "w", Reason: boom, Failures: 3, At: at}, "p", "w", "warn", "unhealthy after 3 failed probes: boom"},
