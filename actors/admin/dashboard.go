@@ -167,6 +167,15 @@ type sse struct {
 }
 
 func (s sse) send(event string, data []byte) error {
+	if err := s.write(event, data); err != nil {
+		return err
+	}
+	return s.flush()
+}
+
+// write writes one message without flushing it, under a fresh write
+// deadline.
+func (s sse) write(event string, data []byte) error {
 	// A writer without deadlines (a test recorder) gets none.
 	if err := s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
@@ -174,6 +183,10 @@ func (s sse) send(event string, data []byte) error {
 	if _, err := fmt.Fprintf(s.w, "event: %s\ndata: %s\n\n", event, data); err != nil {
 		return fmt.Errorf("%w: %w", errStreamEnded, err)
 	}
+	return nil
+}
+
+func (s sse) flush() error {
 	if err := s.rc.Flush(); err != nil {
 		return fmt.Errorf("%w: %w", errStreamEnded, err)
 	}
@@ -262,7 +275,23 @@ func (d *dashboard) stream(ctx context.Context, out sse, sub *actors.Subscriptio
 				events = nil
 				continue
 			}
-			if err := out.sendJSON("node", newEventJSON(e)); err != nil {
+			// A burst of events (a crash loop, say) goes out in one flush.
+			for more := 0; ; more++ {
+				data, err := json.Marshal(newEventJSON(e))
+				if err != nil {
+					return err
+				}
+				if err := out.write("node", data); err != nil {
+					return err
+				}
+				if more == eventBurst {
+					break
+				}
+				if e, ok = tryRecv(events); !ok {
+					break
+				}
+			}
+			if err := out.flush(); err != nil {
 				return err
 			}
 		}
@@ -272,6 +301,20 @@ func (d *dashboard) stream(ctx context.Context, out sse, sub *actors.Subscriptio
 				return err
 			}
 		}
+	}
+}
+
+// eventBurst bounds the events written after the first before a flush.
+const eventBurst = 64
+
+// tryRecv returns an event that is ready on events, or false if none is
+// (or events is closed: the select in stream sees the close next).
+func tryRecv(events <-chan supervision.Event) (supervision.Event, bool) {
+	select {
+	case e, ok := <-events:
+		return e, ok
+	default:
+		return nil, false
 	}
 }
 
