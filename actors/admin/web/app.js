@@ -6,6 +6,7 @@
 const STATES = ["starting", "idle", "busy", "stopping", "unhealthy", "dead"];
 const PRIORITIES = ["critical", "high", "normal", "low"];
 const FEED_MAX = 200;
+const CELLS_MAX = 1024; // cells drawn per pool; the counts by state cover all
 const WINDOW_MS = 5 * 60 * 1000;
 
 const page = {
@@ -84,11 +85,14 @@ function renderTotals(st, node) {
 
 function renderPool(p, r) {
   const cells = el("div", {class: "grid", "data-grid": p.name});
-  for (const w of p.worker_list) {
+  for (const w of p.worker_list.slice(0, CELLS_MAX)) {
     cells.append(el("span", {
       class: "cell", "data-state": w.state, "data-worker": w.name,
       title: `${w.name}: ${w.state}, ${w.in_flight} in flight, ${w.restarts} restarts`,
     }));
+  }
+  if (p.worker_list.length > CELLS_MAX) {
+    cells.append(el("span", {class: "muted"}, ` +${p.worker_list.length - CELLS_MAX} more`));
   }
   const states = el("div", {class: "states"});
   for (const s of STATES) {
