@@ -133,6 +133,20 @@
 // node outlives it, except handlers that ignore their context (counted as
 // Abandoned).
 //
+// # Events
+//
+// Every supervision step is a typed event (package supervision). The node
+// queues events without blocking the code that emits them (up to 4096;
+// beyond, they are dropped and counted in NodeStats.DroppedEvents) and one
+// dispatcher goroutine delivers them, in order, to the log, to each open
+// Subscription, to the hook, and to the actor system's event stream. The
+// hook (WithEventHook) belongs to the node's owner; any number of other
+// readers, such as an admin dashboard, call Node.Subscribe: each
+// subscription has a bounded buffer of its own, and a reader that falls
+// behind loses events (counted by Subscription.Dropped) without slowing
+// the node or the other readers. The dispatcher owns the set of
+// subscriptions and closes them all when the node stops.
+//
 // # Embedding in actor services
 //
 // A service that already runs protoactor actors can send a

@@ -427,7 +427,7 @@ func (p *pool) moveWorkerLocked(w *worker, s WorkerState) {
 	if s == WorkerIdle && p.dynamic() { // only the autoscaler reads it
 		w.idleSince = p.node.clock()
 	}
-	if p.node.hook != nil {
+	if p.node.wantsStates() {
 		p.node.event(supervision.WorkerStateChanged{Pool: p.cfg.Name, Worker: w.name, From: from.String(), To: s.String(), At: time.Now()})
 	}
 }

@@ -336,7 +336,7 @@ func TestProbes(t *testing.T) {
 		{http.MethodGet, "/healthz", http.StatusOK, "ok\n"},
 		{http.MethodGet, "/readyz", http.StatusOK, "ready\n"},
 		{http.MethodHead, "/healthz", http.StatusOK, ""},
-		{http.MethodGet, "/", http.StatusOK, "drover node adm: /metrics /status /healthz /readyz\n"},
+		{http.MethodGet, "/", http.StatusOK, ""},
 		{http.MethodPost, "/healthz", http.StatusMethodNotAllowed, ""},
 		{http.MethodGet, "/nope", http.StatusNotFound, ""},
 	}
