@@ -42,8 +42,10 @@
 // A crashed worker restarts after an exponential backoff within a restart
 // budget (PoolConfig.Restarts, Backoff, Scope, Decider); a handler panic
 // fails only its task (a *PanicError with the stack) and restarts the
-// worker at once. A pool whose workers all exceed their budget fails and is
-// restarted within PoolConfig.PoolRestarts. Health probes, circuit
+// worker at once. A pool whose workers all exceed their budget, or whose
+// workers together restart more often than PoolConfig.TotalRestarts (an
+// OTP supervisor's intensity), fails and is restarted within
+// PoolConfig.PoolRestarts. Health probes, circuit
 // breakers, quarantine of task IDs that keep crashing workers, retries of
 // errors marked with Transient, stuck-worker replacement (StuckGrace) and
 // shedding (Shed) are options of PoolConfig and Task. Dynamic pools scale

@@ -112,16 +112,17 @@ func (s poolSupervisor) ResumeChildren(...*actor.PID) {
 // workerSupervision is a pool actor's protoactor supervisor strategy, run
 // on the pool actor's goroutine when a worker actor fails: the pool's
 // supervision.Strategy decides, unless the pool actor has already asked
-// that worker to stop (a halt, a pool restart, a retirement). The stop
-// stands then: a restart sent after it would reach a stopped actor as a
-// dead letter.
+// that worker to stop (a halt, a pool restart, a retirement), or the
+// failure exceeds PoolConfig.TotalRestarts (the pool fails to the root,
+// whose restart stops every worker). A stop stands: a restart sent after
+// it would reach a stopped actor as a dead letter.
 type workerSupervision struct{ a *poolActor }
 
 var _ actor.SupervisorStrategy = workerSupervision{}
 
 // HandleFailure implements actor.SupervisorStrategy.
 func (s workerSupervision) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, rs *actor.RestartStatistics, reason any, msg any) {
-	if s.a.stopAsked(child) {
+	if s.a.stopAsked(child) || s.a.overBudget(reason) {
 		return
 	}
 	s.a.p.supervisor.HandleFailure(sys, stopAware{Supervisor: sup, a: s.a}, child, rs, reason, msg)
