@@ -61,6 +61,7 @@ type pool struct {
 	runners        int           // runner goroutines alive
 	noRunner       chan struct{} // closed once halted and no runner is alive
 	quit           chan struct{} // closed by halt: every runner exits once idle
+	quitting       atomic.Bool   // set just before quit closes, for runners between tasks
 	proc           procState     // process pools: start errors, aborting starts
 	peak           int           // the most workers alive at once
 	idle           chan struct{} // closed once draining with nothing queued or in flight
@@ -634,6 +635,7 @@ func (p *pool) stopRunners() {
 	p.mu.Lock()
 	if !p.runnersStopped {
 		p.runnersStopped = true
+		p.quitting.Store(true)
 		close(p.quit)
 	}
 	p.proc.stopStarts()
