@@ -449,7 +449,7 @@ func (a *poolActor) terminated(c actor.Context, who *actor.PID) {
 	p.mu.Unlock()
 	p.node.logger.Warn("worker stopped for good", "worker", w.name, "alive", alive)
 	for _, f := range failed {
-		f.finish(Result{Err: fmt.Errorf("%w: pool %q has no worker left to drain its queue", ErrShuttingDown, p.cfg.Name)}, nil)
+		f.finishOut(Result{Err: fmt.Errorf("%w: pool %q has no worker left to drain its queue", ErrShuttingDown, p.cfg.Name)}, nil)
 	}
 	if alive == 0 && state == PoolRestarting {
 		reason := fmt.Errorf("%w: every worker of pool %q stopped for good", ErrWorkerCrashed, p.cfg.Name)
@@ -536,7 +536,7 @@ func (a *poolActor) giveUp(reason error) {
 	p.mu.Unlock()
 	p.node.logger.Error("pool given up", "pool", p.cfg.Name, "reason", reason)
 	for _, f := range failed {
-		f.finish(Result{Err: err}, nil)
+		f.finishOut(Result{Err: err}, nil)
 	}
 }
 
@@ -561,7 +561,7 @@ func (a *poolActor) drain() {
 	p.checkIdleLocked()
 	p.mu.Unlock()
 	for _, f := range failed {
-		f.finish(Result{Err: fmt.Errorf("%w: pool %q has no live worker to drain its queue", ErrShuttingDown, p.cfg.Name)}, nil)
+		f.finishOut(Result{Err: fmt.Errorf("%w: pool %q has no live worker to drain its queue", ErrShuttingDown, p.cfg.Name)}, nil)
 	}
 }
 

@@ -446,6 +446,12 @@ func (n *Node) SubmitFunc(ctx context.Context, pool string, fn func(ctx context.
 }
 
 func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result)) (*Future, error) {
+	return n.accept(ctx, t, wait, onDone, nil, 0)
+}
+
+// accept admits t to its pool. With a Submitter, the task's record is one
+// of the Submitter's and its result goes to the Submitter's completions.
+func (n *Node) accept(ctx context.Context, t Task, wait bool, onDone func(Result), sub *Submitter, tag uint64) (*Future, error) {
 	if n.closing.Load() {
 		return nil, ErrShuttingDown
 	}
@@ -483,21 +489,25 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 	if p.quarantined(t.ID) {
 		return nil, fmt.Errorf("%w: %q crashed workers of pool %q %d times", ErrQuarantined, t.ID, p.cfg.Name, p.cfg.QuarantineAfter)
 	}
+	if sub != nil {
+		if err := sub.admits(&t, p); err != nil {
+			return nil, err
+		}
+	}
 	var bt breakerTicket
 	if p.breakers != nil {
 		if bt, err = p.breakers.allow(t.Type); err != nil {
 			return nil, err
 		}
 	}
-	f := &Future{
-		fn:       t.Func,
-		handler:  h,
-		typ:      t.Type,
-		payload:  t.Payload,
-		pool:     p,
-		accepted: n.clock(),
-		level:    int8(t.Priority.level()),
+	var f *Future
+	if sub != nil {
+		f = sub.record(tag)
+	} else {
+		f = &Future{}
 	}
+	f.fn, f.handler, f.typ, f.payload = t.Func, h, t.Type, t.Payload
+	f.pool, f.accepted, f.level = p, n.clock(), int8(t.Priority.level())
 	if t.Key != "" {
 		f.key = router.Key(t.Key)
 		f.extra().routeKey = t.Key
@@ -527,6 +537,9 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 	if err := p.submit(ctx, f, wait); err != nil {
 		if p.breakers != nil {
 			p.breakers.skip(bt) // refused: it never ran
+		}
+		if sub != nil {
+			sub.unused(f)
 		}
 		return nil, err
 	}

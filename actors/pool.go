@@ -226,7 +226,7 @@ func (p *pool) submit(ctx context.Context, f *Future, wait bool) error {
 	p.mu.Unlock()
 	if shed != nil {
 		p.shed.Add(1)
-		shed.finish(Result{Err: fmt.Errorf("%w: pool %q was full and a task of priority %s came", ErrShed, p.cfg.Name, Priority(f.level+1))}, nil)
+		shed.finishOut(Result{Err: fmt.Errorf("%w: pool %q was full and a task of priority %s came", ErrShed, p.cfg.Name, Priority(f.level+1))}, nil)
 	}
 	return nil
 }
@@ -259,6 +259,7 @@ func (p *pool) abort(f *Future, err error) bool {
 		p.mu.Unlock()
 		return false
 	}
+	out := f.where == inQueue || f.where == inRetry // else a worker holds it
 	if f.where == inQueue {
 		p.queue.remove(f)
 		f.where = nowhere
@@ -272,13 +273,15 @@ func (p *pool) abort(f *Future, err error) bool {
 		f.x.stuckTimer = p.timers.after(p.cfg.StuckGrace, func() { p.checkStuck(f) })
 	}
 	p.mu.Unlock()
-	ok := f.finish(Result{Err: err}, nil)
 	if f.x != nil {
 		if stop := f.x.runCancel.Load(); stop != nil {
 			(*stop)()
 		}
 	}
-	return ok
+	if out {
+		return f.finishOut(Result{Err: err}, nil)
+	}
+	return f.finish(Result{Err: err}, nil)
 }
 
 // checkStuck replaces f's worker if f's handler is still running
@@ -447,6 +450,8 @@ func (p *pool) requeueInboxLocked(w *worker) {
 		}
 		if !f.ended() {
 			back = append(back, f)
+		} else {
+			f.poolDone() // ended while it waited in the inbox: nobody holds it now
 		}
 	}
 	for i := len(back) - 1; i >= 0; i-- {
@@ -664,30 +669,34 @@ func (p *pool) checkRunnersLocked() {
 // and signals running handlers to stop.
 func (p *pool) failRemaining() {
 	p.mu.Lock()
-	var jobs []*Future
+	var out, held []*Future // out: taken from the pool's lists; held: a worker has it
 	for i := range p.queue.levels {
 		for f := p.queue.levels[i].head; f != nil; f = f.next {
-			jobs = append(jobs, f)
+			out = append(out, f)
 		}
 	}
-	for _, f := range jobs {
+	for _, f := range out {
 		p.queue.remove(f)
 		f.where = nowhere
 	}
 	for f := p.inflight.head; f != nil; f = f.next {
-		jobs = append(jobs, f)
+		held = append(held, f)
 	}
 	for f := p.retrying.head; f != nil; {
 		next := f.next
 		p.retrying.remove(f)
 		f.where = nowhere
-		jobs = append(jobs, f)
+		out = append(out, f)
 		f = next
 	}
 	p.checkIdleLocked()
 	p.mu.Unlock()
 	p.cancelRun()
-	for _, f := range jobs {
-		f.finish(Result{Err: fmt.Errorf("%w: pool %q did not drain before the deadline", ErrShuttingDown, p.cfg.Name)}, nil)
+	res := Result{Err: fmt.Errorf("%w: pool %q did not drain before the deadline", ErrShuttingDown, p.cfg.Name)}
+	for _, f := range out {
+		f.finishOut(res, nil)
+	}
+	for _, f := range held {
+		f.finish(res, nil)
 	}
 }

@@ -265,6 +265,13 @@ type Future struct {
 	queuedNs int64
 	runNs    int64
 	cpuNs    int64
+
+	// A record of a Submitter: its result goes to sub's completions, with
+	// tag. refs counts who still holds the record (the result not yet
+	// delivered, the pool not yet done with it); at zero it is reused.
+	sub  *Submitter
+	tag  uint64
+	refs atomic.Int32
 }
 
 // futureExtra holds what only some tasks need, so that a plain task stays
@@ -433,5 +440,33 @@ func (f *Future) finish(res Result, w *worker) bool {
 	if f.x != nil && f.x.onDone != nil {
 		f.x.onDone(f.result())
 	}
+	if sub := f.sub; sub != nil {
+		sub.deliver(Completion{Tag: f.tag, Result: f.result()})
+		f.drop()
+	}
 	return true
+}
+
+// finishOut is finish for a task the pool no longer holds in any list or
+// inbox: a Submitter's record is then free to be reused once its result
+// is delivered.
+func (f *Future) finishOut(res Result, w *worker) bool {
+	ok := f.finish(res, w)
+	f.poolDone()
+	return ok
+}
+
+// poolDone says that the pool holds f no more: it is in no list and no
+// inbox, and no runner will touch it again.
+func (f *Future) poolDone() {
+	if f.sub != nil {
+		f.drop()
+	}
+}
+
+// drop releases one hold on a Submitter's record; the last one reuses it.
+func (f *Future) drop() {
+	if f.refs.Add(-1) == 0 {
+		f.sub.reuse(f)
+	}
 }

@@ -241,7 +241,9 @@ func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, pan
 	w, p := inc.w, inc.w.pool
 	if !f.state.CompareAndSwap(jobPending, jobRunning) {
 		// It already has its result (timed out or canceled while dispatched).
-		return p.release(w, f, false, false, true), 0, false
+		next = p.release(w, f, false, false, true)
+		f.poolDone()
+		return next, 0, false
 	}
 	n := p.node
 	start := now
@@ -331,6 +333,7 @@ func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, pan
 	}
 	f.finish(res, w)
 	next = p.release(w, f, panicked, false, !panicked)
+	f.poolDone() // the runner's last touch of f
 	if panicked {
 		inc.sys.Root.Send(inc.pool, crashWorker{w: w, inc: inc, err: res.Err})
 	}

@@ -148,6 +148,7 @@ func Workloads() []string {
 func Impls() []Impl {
 	return []Impl{
 		droverImpl(),
+		droverLeanImpl(),
 		chanImpl(),
 		antsImpl(),
 		pondImpl(),
