@@ -169,6 +169,10 @@ func (a *poolActor) Receive(c actor.Context) {
 		a.giveUp(m.reason)
 	case crashPool:
 		a.failPool(c, m.reason)
+	case reconfigurePool:
+		a.reconfigure(c, m)
+	case retireWorker:
+		a.retire(c, m.w)
 	default:
 		a.receiveEnvelope(c, m)
 	}
@@ -200,7 +204,7 @@ func (a *poolActor) settleLocked() {
 	}
 	all := true
 	for _, w := range p.workers {
-		if w.active && !w.state.live() {
+		if w.active && !w.retiring && !w.state.live() {
 			all = false
 			break
 		}
@@ -364,6 +368,7 @@ func (a *poolActor) terminated(c actor.Context, who *actor.PID) {
 		}
 		return
 	case asked || retired:
+		a.settleLocked() // a retired worker no longer counts
 		p.dispatchLocked()
 		p.mu.Unlock()
 		return

@@ -37,6 +37,12 @@ type PoolConfig struct {
 	// Strategy names the router strategy (see router.Names); zero means
 	// DefaultStrategy ("round-robin").
 	Strategy string
+	// Weights gives worker i the weight Weights[i] for the "weighted"
+	// strategy (other strategies keep it and ignore it), each 1 to
+	// MaxWeight; workers past the end of the list, and every worker without
+	// Weights, weigh 1. Node.SetWorkerWeight and Node.Reconfigure change
+	// them at run time.
+	Weights []int
 	// QueueCapacity bounds the number of queued tasks, 1 to
 	// MaxQueueCapacity; zero means DefaultQueueCapacity (1024).
 	QueueCapacity int
@@ -237,6 +243,8 @@ func (c PoolConfig) validate() error {
 		return configError(field("Workers"), "is %d; allowed: MinWorkers (%d) to MaxWorkers (%d)", c.Workers, c.MinWorkers, c.MaxWorkers)
 	case c.Concurrency < 1 || c.Concurrency > MaxConcurrency:
 		return configError(field("Concurrency"), "is %d; allowed: 1 to %d", c.Concurrency, MaxConcurrency)
+	case len(c.Weights) > MaxPoolWorkers:
+		return configError(field("Weights"), "has %d entries; allowed: at most %d", len(c.Weights), MaxPoolWorkers)
 	case c.QueueCapacity < 1 || c.QueueCapacity > MaxQueueCapacity:
 		return configError(field("QueueCapacity"), "is %d; allowed: 1 to %d", c.QueueCapacity, MaxQueueCapacity)
 	case c.TaskTimeout < 0:
@@ -253,6 +261,11 @@ func (c PoolConfig) validate() error {
 		return configError(field("BreakerScope"), "is %d; allowed: BreakerPoolFaults (0) or BreakerAllResults (1)", c.BreakerScope)
 	case c.StablePeriod < 0:
 		return configError(field("StablePeriod"), "is %s; allowed: 0 (default) or more", c.StablePeriod)
+	}
+	for i, w := range c.Weights {
+		if w < 1 || w > MaxWeight {
+			return configError(field(fmt.Sprintf("Weights[%d]", i)), "is %d; allowed: 1 to %d", w, MaxWeight)
+		}
 	}
 	if err := c.Backoff.Validate(); err != nil {
 		return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)
