@@ -502,6 +502,9 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 			return nil, fmt.Errorf("%w: Retry: %w", ErrInvalidTask, err)
 		}
 	}
+	if t.Retry.MaxAttempts == 0 {
+		t.Retry = p.cfg.Retry // validated with the pool, and fixed while it runs
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCanceled, err)
 	}

@@ -129,6 +129,11 @@ type PoolConfig struct {
 	// refused at Submit and never retried. Zero means DefaultQuarantineAfter
 	// (3); NoQuarantine turns it off.
 	QuarantineAfter int
+	// Retry is the retry policy of the pool's tasks that have none of
+	// their own (Task.Retry.MaxAttempts 0): a handler error marked
+	// Transient runs the task again, up to MaxAttempts runs in all. The
+	// zero value retries nothing.
+	Retry RetryPolicy
 	// Process configures the child processes of a KindProcess pool; it is
 	// required for that kind and ignored for the others.
 	Process *ProcessConfig
@@ -261,6 +266,12 @@ func (c PoolConfig) validate() error {
 		return configError(field("BreakerScope"), "is %d; allowed: BreakerPoolFaults (0) or BreakerAllResults (1)", c.BreakerScope)
 	case c.StablePeriod < 0:
 		return configError(field("StablePeriod"), "is %s; allowed: 0 (default) or more", c.StablePeriod)
+	}
+	if c.Retry.MaxAttempts < 0 {
+		return configError(field("Retry.MaxAttempts"), "is %d; allowed: 0 or 1 (no retry) or more", c.Retry.MaxAttempts)
+	}
+	if err := c.Retry.Backoff.Validate(); err != nil {
+		return fmt.Errorf("%w: pool %q: Retry: %w", ErrInvalidConfig, c.Name, err)
 	}
 	for i, w := range c.Weights {
 		if w < 1 || w > MaxWeight {

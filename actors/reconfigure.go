@@ -123,6 +123,7 @@ func (a *poolActor) reconfigure(c actor.Context, m reconfigurePool) {
 		{"Health", reflect.DeepEqual(old.Health, cfg.Health)},
 		{"QuarantineAfter", old.QuarantineAfter == cfg.QuarantineAfter},
 		{"StuckGrace", old.StuckGrace == cfg.StuckGrace},
+		{"Retry", old.Retry == cfg.Retry},
 		{"Process", reflect.DeepEqual(old.Process, cfg.Process)},
 	} {
 		if !f.same {
