@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
@@ -31,6 +32,9 @@ func Parse(src []byte, filename string) (*Config, error) {
 	if filename == "" {
 		filename = "<config>"
 	}
+	if e := guard(src, filename); e != nil {
+		return nil, e
+	}
 	d := &decoder{src: src}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() {
@@ -40,6 +44,9 @@ func Parse(src []byte, filename string) (*Config, error) {
 	root, ok := f.Body.(*hclsyntax.Body)
 	if !ok {
 		return nil, &Error{File: filename, Message: "not HCL native syntax"}
+	}
+	if d.costly(root); len(d.errs) > 0 {
+		return nil, d.err() // before any of it is evaluated
 	}
 	c := d.config(root)
 	if err := d.err(); err != nil {
@@ -101,18 +108,28 @@ func (d *decoder) err() error {
 	slices.SortStableFunc(d.errs, func(a, b *Error) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	})
-	errs := make([]error, len(d.errs))
-	for i, e := range d.errs {
-		errs[i] = e
+	errs := make([]error, 0, min(len(d.errs), MaxProblems+1))
+	for _, e := range d.errs[:min(len(d.errs), MaxProblems)] {
+		errs = append(errs, e)
+	}
+	if more := len(d.errs) - MaxProblems; more > 0 {
+		last := d.errs[MaxProblems]
+		errs = append(errs, &Error{File: last.File, Line: last.Line, Column: last.Column,
+			Message: fmt.Sprintf("and %d more problems from here on, not listed", more)})
 	}
 	return errors.Join(errs...)
 }
 
-// text returns the source of r as written, on one line and at most 60 bytes.
+// text returns the source of r as written, on one line and at most 60
+// bytes, cut on a character boundary.
 func (d *decoder) text(r hcl.Range) string {
 	s := strings.Join(strings.Fields(string(r.SliceBytes(d.src))), " ")
 	if len(s) > 60 {
-		s = s[:57] + "..."
+		cut := 57
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = strings.ToValidUTF8(s[:cut], "\ufffd") + "..."
 	}
 	return s
 }
