@@ -263,7 +263,7 @@ func (a *poolActor) workerStarted(m workerStarted) {
 	w.inc = m.inc
 	w.be = m.inc.be
 	w.started++
-	if w.started == 1 && w.id < p.cfg.Workers {
+	if w.started == 1 && w.id < p.startWorkers {
 		p.node.workerUp()
 	}
 	a.health.forget(w)

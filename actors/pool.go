@@ -37,6 +37,7 @@ type pool struct {
 	rootStrategy *supervision.Strategy
 	breakers     atomic.Pointer[breakers] // nil without PoolConfig.Breaker; Reconfigure replaces it
 	taskTimeout  atomic.Int64             // PoolConfig.TaskTimeout, which Reconfigure changes
+	startWorkers int                      // the workers the node waits for (WaitReady)
 
 	// timers holds every timer of the pool; they stop when it halts.
 	timers   timerSet
@@ -129,7 +130,7 @@ func newPool(n *Node, cfg PoolConfig) (*pool, error) {
 	}
 	p.taskTimeout.Store(int64(cfg.TaskTimeout))
 	p.runCtx, p.cancelRun = context.WithCancel(context.Background())
-	p.peak = cfg.Workers
+	p.peak, p.startWorkers = cfg.Workers, cfg.Workers
 	p.addSlotsLocked(cfg.MaxWorkers, cfg.Concurrency)
 	for i, w := range p.workers {
 		w.active = i < cfg.Workers

@@ -176,6 +176,9 @@ func (a *poolActor) reconfigure(c actor.Context, m reconfigurePool) {
 	applied("Aging", cfg.Aging != old.Aging)
 	applied("Shed", cfg.Shed != old.Shed)
 	applied("Weights", !slices.Equal(cfg.Weights, old.Weights))
+	if !dynamic {
+		p.cfg.Workers = cfg.Workers
+	}
 	p.cfg.MinWorkers, p.cfg.MaxWorkers, p.cfg.Scale = cfg.MinWorkers, cfg.MaxWorkers, cfg.Scale
 	p.cfg.QueueCapacity, p.cfg.Aging, p.cfg.Shed = cfg.QueueCapacity, cfg.Aging, cfg.Shed
 	p.cfg.TaskTimeout, p.cfg.Breaker, p.cfg.BreakerScope = cfg.TaskTimeout, cfg.Breaker, cfg.BreakerScope
@@ -248,4 +251,19 @@ func (a *poolActor) retire(c actor.Context, w *worker) {
 	if pid != nil {
 		c.Stop(pid)
 	}
+}
+
+// PoolConfigs returns the configuration each pool runs with, in the order
+// declared: every default filled in (see PoolConfig.WithDefaults), and the
+// changes Reconfigure made. Safe for concurrent use.
+func (n *Node) PoolConfigs() []PoolConfig {
+	out := make([]PoolConfig, 0, len(n.pools))
+	for _, p := range n.pools {
+		p.mu.Lock()
+		c := p.cfg
+		p.mu.Unlock()
+		c.Weights = slices.Clone(c.Weights)
+		out = append(out, c)
+	}
+	return out
 }

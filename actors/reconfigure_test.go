@@ -113,6 +113,10 @@ func TestReconfigureUnderLoad(t *testing.T) {
 		weights = append(weights, w.Weight)
 	}
 	assert.Equal(t, []int{5, 1, 1, 1}, weights)
+	pc := n.PoolConfigs()[0]
+	assert.Equal(t, 4, pc.Workers)
+	assert.Equal(t, []int{5, 1, 1, 1}, pc.Weights)
+	assert.Equal(t, 2*time.Second, pc.TaskTimeout)
 
 	// Shrink while the workers are busy: the surplus leaves once its
 	// tasks are done.
