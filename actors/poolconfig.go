@@ -229,6 +229,11 @@ func intensityOr(in supervision.Intensity, maxRestarts int, window time.Duration
 	return in
 }
 
+// Validate reports whether NewNode and Node.Reconfigure would take c: it
+// checks c with its defaults filled in, and returns the error they would,
+// wrapping ErrInvalidConfig and naming the field and its allowed range.
+func (c PoolConfig) Validate() error { return c.WithDefaults().validate() }
+
 func (c PoolConfig) validate() error {
 	field := func(name string) string { return fmt.Sprintf("pool %q: %s", c.Name, name) }
 	switch {
