@@ -474,7 +474,17 @@ func (d *decoder) config(root *hclsyntax.Body) *Config {
 			continue
 		}
 		first[name] = blk
-		c.Pools = append(c.Pools, d.pool(&body{d: d, path: path, b: blk.Body}, blk))
+		found := len(d.errs)
+		pc := d.pool(&body{d: d, path: path, b: blk.Body}, blk)
+		if len(d.errs) == found {
+			// The rules between fields that only the whole pool shows
+			// (workers within min_workers and max_workers, say) are actors'.
+			if err := pc.Validate(); err != nil {
+				msg := strings.TrimPrefix(err.Error(), actors.ErrInvalidConfig.Error()+": ")
+				d.add(blk.TypeRange, Error{Path: path, Message: strings.TrimPrefix(msg, path+": ")})
+			}
+		}
+		c.Pools = append(c.Pools, pc)
 	}
 	return c
 }
