@@ -53,8 +53,8 @@ const needsRestart = "fixed while the node runs; restart the node to change it"
 // with the reason; Decider and HealthCheck, being functions, are never
 // compared and always keep theirs. A cfg that is not valid is refused with
 // an error wrapping ErrInvalidConfig, a pool that does not exist with
-// ErrNoPool, and a node that is shutting down with ErrShuttingDown; then
-// nothing changes. Reconfigure waits for the pool actor to take the change,
+// ErrNoPool, and a node that is shutting down (or a pool given up for
+// good) with ErrShuttingDown; then nothing changes. Reconfigure waits for the pool actor to take the change,
 // or for ctx to end. Safe for concurrent use; calls for one pool apply in
 // turn.
 func (n *Node) Reconfigure(ctx context.Context, cfg PoolConfig) (Reconfigured, error) {
@@ -103,8 +103,8 @@ func (a *poolActor) reconfigure(c actor.Context, m reconfigurePool) {
 	p, cfg := a.p, m.cfg
 	res := Reconfigured{Pool: cfg.Name}
 	old := p.cfg
-	if a.halting {
-		m.done <- reconfigureDone{err: fmt.Errorf("%w: pool %q is stopping", ErrShuttingDown, cfg.Name)}
+	if st := PoolState(p.stateA.Load()); a.halting || st >= PoolFailed {
+		m.done <- reconfigureDone{err: fmt.Errorf("%w: pool %q is %s", ErrShuttingDown, cfg.Name, st)}
 		return
 	}
 	keep := func(field, reason string) { res.Kept = append(res.Kept, KeptField{Field: field, Reason: reason}) }
@@ -218,6 +218,7 @@ func (a *poolActor) reconfigure(c actor.Context, m reconfigurePool) {
 	}
 	to := live + len(grow)
 	p.peak = max(p.peak, to)
+	a.settleLocked() // retiring workers no longer count as missing
 	p.wakeAllLocked() // a larger queue has room for waiting Submit calls
 	p.dispatchLocked()
 	p.mu.Unlock()
