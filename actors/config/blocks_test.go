@@ -153,7 +153,7 @@ func heapBytes() uint64 {
 // past memory_soft, and take them again once it shrinks.
 func TestLimitsRefuseLowPrioritiesUnderMemoryPressure(t *testing.T) {
 	runtime.GC()
-	soft := heapBytes() + 64<<20
+	soft := heapBytes() + 128<<20 // room for the garbage the node makes meanwhile
 	c, err := config.Parse([]byte(`
 limits {
   memory_soft = "`+strconv.FormatUint(soft, 10)+`"
@@ -190,9 +190,9 @@ pool "p" {
 	require.NoError(t, err, "no pressure before the push")
 	<-f.Done()
 
-	held := make([][]byte, 0, 16)
-	for range 16 {
-		held = append(held, make([]byte, 8<<20)) // 128 MiB in all, held until the node reports it
+	held := make([][]byte, 0, 32)
+	for range 32 {
+		held = append(held, make([]byte, 8<<20)) // 256 MiB in all, held until the node reports it
 	}
 	p := waitPressure("soft")
 	assert.Greater(t, p.Memory, soft)
