@@ -218,7 +218,7 @@ func (a *poolActor) reconfigure(c actor.Context, m reconfigurePool) {
 	}
 	to := live + len(grow)
 	p.peak = max(p.peak, to)
-	a.settleLocked() // retiring workers no longer count as missing
+	a.settleLocked()  // retiring workers no longer count as missing
 	p.wakeAllLocked() // a larger queue has room for waiting Submit calls
 	p.dispatchLocked()
 	p.mu.Unlock()
