@@ -132,11 +132,9 @@ func newPool(n *Node, cfg PoolConfig) (*pool, error) {
 	p.runCtx, p.cancelRun = context.WithCancel(context.Background())
 	p.peak, p.startWorkers = cfg.Workers, cfg.Workers
 	p.addSlotsLocked(cfg.MaxWorkers, cfg.Concurrency)
-	for i, w := range p.workers {
-		w.active = i < cfg.Workers
-		if !w.active {
-			w.state = WorkerDead // a parked slot of a dynamic pool
-		}
+	for _, w := range p.workers[:cfg.Workers] {
+		// The rest stay parked slots of a dynamic pool.
+		w.active, w.state = true, WorkerStarting
 	}
 	if err := p.setWeightsLocked(cfg.Weights); err != nil {
 		return nil, err
