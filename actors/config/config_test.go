@@ -143,7 +143,7 @@ func TestParseErrors(t *testing.T) {
 		{"min above max", "pool \"d\" {\n  min_workers = 5\n  max_workers = 2\n}\n",
 			`t.hcl:3:17: pool "d": max_workers is 2; allowed: at least min_workers (5)`},
 		{"workers outside min and max", "pool \"d\" {\n  workers = 9\n  max_workers = 4\n}\n",
-			`t.hcl:1:1: pool "d": Workers is 9; allowed: MinWorkers (1) to MaxWorkers (4)`},
+			`t.hcl:1:1: pool "d": workers is 9; allowed: min_workers (1) to max_workers (4)`},
 		{"min without max", "pool \"d\" {\n  min_workers = 5\n}\n",
 			`t.hcl:2:17: pool "d": min_workers is 5; allowed: only with max_workers, which makes the pool dynamic`},
 		{"shed not a bool", "pool \"d\" {\n  shed = \"yes\"\n}\n",

@@ -386,6 +386,20 @@ func (b *body) intList(name string, r intRange, maxLen int) ([]int, *hclsyntax.A
 	return out, a
 }
 
+// inFileNames writes the PoolConfig field names in an actors error as the
+// file names them: "Workers is 9; allowed: MinWorkers (1) to MaxWorkers
+// (4)" becomes "workers is 9; allowed: min_workers (1) to max_workers (4)".
+func inFileNames(msg string) string {
+	return fieldName.ReplaceAllStringFunc(msg, func(f string) string {
+		if name, ok := fileNames[f]; ok {
+			return name
+		}
+		return f
+	})
+}
+
+var fieldName = regexp.MustCompile(`\b[A-Z][A-Za-z]*\b`)
+
 // noNUL reports whether s has no NUL byte: one that the operating system
 // would cut a command, an argument or a variable at.
 func noNUL(s string) bool { return !strings.ContainsRune(s, 0) }
@@ -481,7 +495,7 @@ func (d *decoder) config(root *hclsyntax.Body) *Config {
 			// (workers within min_workers and max_workers, say) are actors'.
 			if err := pc.Validate(); err != nil {
 				msg := strings.TrimPrefix(err.Error(), actors.ErrInvalidConfig.Error()+": ")
-				d.add(blk.TypeRange, Error{Path: path, Message: strings.TrimPrefix(msg, path+": ")})
+				d.add(blk.TypeRange, Error{Path: path, Message: inFileNames(strings.TrimPrefix(msg, path+": "))})
 			}
 		}
 		c.Pools = append(c.Pools, pc)

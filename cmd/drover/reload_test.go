@@ -52,7 +52,7 @@ func TestCheckBrokenFile(t *testing.T) {
 			bad + `:3:13: pool "cpu": workers is -1; allowed: 1 to 65536`,
 			bad + `:4:3: pool "cpu": unknown field "wokers"`,
 			bad + `:7:17: limits.cpu_percent is 500; allowed: 1 to 100`,
-			bad + `:9:1: pool "d": Workers is 9; allowed: MinWorkers (1) to MaxWorkers (4)`,
+			bad + `:9:1: pool "d": workers is 9; allowed: min_workers (1) to max_workers (4)`,
 		} {
 			assert.Contains(t, out, "\n"+want)
 		}
