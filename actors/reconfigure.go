@@ -116,6 +116,7 @@ func (a *poolActor) reconfigure(c actor.Context, m reconfigurePool) {
 		{"Concurrency", old.Concurrency == cfg.Concurrency},
 		{"Strategy", old.Strategy == cfg.Strategy},
 		{"Restarts", old.Restarts == cfg.Restarts},
+		{"TotalRestarts", old.TotalRestarts == cfg.TotalRestarts},
 		{"Scope", old.Scope == cfg.Scope},
 		{"Backoff", old.Backoff == cfg.Backoff},
 		{"StablePeriod", old.StablePeriod == cfg.StablePeriod},

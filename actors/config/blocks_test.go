@@ -63,6 +63,10 @@ pool "all" {
     window = "20s"
     scope  = "rest-for-one"
   }
+  total_restarts {
+    max    = 20
+    window = "30s"
+  }
   pool_restarts {
     max    = 2
     window = "5m"
@@ -104,6 +108,9 @@ pool "never" {
   restarts {
     max = 0
   }
+  total_restarts {
+    max = 0
+  }
 }
 `), "every.hcl")
 	require.NoError(t, err)
@@ -116,6 +123,7 @@ pool "never" {
 		QuarantineAfter: 5,
 		Restarts:        supervision.Intensity{MaxRestarts: 9, Window: 20 * time.Second},
 		Scope:           supervision.RestForOne,
+		TotalRestarts:   supervision.Intensity{MaxRestarts: 20, Window: 30 * time.Second},
 		PoolRestarts:    supervision.Intensity{MaxRestarts: 2, Window: 5 * time.Minute},
 		Backoff:         supervision.Backoff{Initial: 20 * time.Millisecond, Max: 2 * time.Second, Multiplier: 3, Jitter: 0.1},
 		Scale: actors.ScalePolicy{Interval: 100 * time.Millisecond, UpUtilization: 0.9, UpAfter: 3,
@@ -127,7 +135,8 @@ pool "never" {
 			Backoff: supervision.Backoff{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond}},
 	}
 	never := actors.PoolConfig{Name: "never", QuarantineAfter: actors.NoQuarantine,
-		Restarts: supervision.Intensity{MaxRestarts: supervision.NoRestarts}}
+		Restarts:      supervision.Intensity{MaxRestarts: supervision.NoRestarts},
+		TotalRestarts: supervision.Intensity{MaxRestarts: supervision.NoRestarts}}
 	got := n.PoolConfigs()
 	require.Len(t, got, 2)
 	assert.Equal(t, want.WithDefaults(), got[0])

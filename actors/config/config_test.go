@@ -149,7 +149,7 @@ func TestParseErrors(t *testing.T) {
 		{"aging negative", "pool \"d\" {\n  aging = \"-1s\"\n}\n",
 			`t.hcl:2:11: pool "d": aging is "-1s"; allowed: a duration from 0s (strict priority) to 24h, such as "500ms"`},
 		{"unknown pool block", "pool \"cpu\" {\n  retries {\n  }\n}\n",
-			`t.hcl:2:3: pool "cpu": unknown block "retries"; allowed: restarts, pool_restarts, backoff, scale, health, breaker, retry, process`},
+			`t.hcl:2:3: pool "cpu": unknown block "retries"; allowed: restarts, total_restarts, pool_restarts, backoff, scale, health, breaker, retry, process`},
 		{"process command with NUL", "pool \"p\" {\n  kind = \"process\"\n  process {\n    command = \"a\\u0000b\"\n  }\n}\n",
 			`t.hcl:4:15: pool "p": process.command is "a\u0000b"; allowed: the path of a worker binary`},
 		{"process args with NUL", "pool \"p\" {\n  kind = \"process\"\n  process {\n    command = \"w\"\n    args = [\"a\\u0000\"]\n  }\n}\n",

@@ -64,7 +64,7 @@ var (
 	adminFields    = []string{"address"}
 	limitsFields   = []string{"memory_soft", "memory_hard", "cpu_percent", "interval", "window"}
 	poolFields     = []string{"kind", "workers", "min_workers", "max_workers", "concurrency", "strategy", "weights", "queue_capacity", "task_timeout", "stable_period", "aging", "shed", "stuck_grace", "quarantine_after"}
-	poolBlocks     = []string{"restarts", "pool_restarts", "backoff", "scale", "health", "breaker", "retry", "process"}
+	poolBlocks     = []string{"restarts", "total_restarts", "pool_restarts", "backoff", "scale", "health", "breaker", "retry", "process"}
 	restartsFields = []string{"max", "window", "scope"}
 	poolRestarts   = []string{"max", "window"}
 	scaleFields    = []string{"interval", "up_utilization", "up_after", "down_utilization", "cooldown"}
@@ -595,6 +595,9 @@ func (d *decoder) pool(b *body, blk *hclsyntax.Block) actors.PoolConfig {
 	if rb := b.single("restarts"); rb != nil {
 		pc.Restarts, pc.Scope = d.restarts(b.child(rb, b.path), restartsFields)
 	}
+	if rb := b.single("total_restarts"); rb != nil {
+		pc.TotalRestarts, _ = d.restarts(b.child(rb, b.path), poolRestarts)
+	}
 	if rb := b.single("pool_restarts"); rb != nil {
 		pc.PoolRestarts, _ = d.restarts(b.child(rb, b.path), poolRestarts)
 	}
@@ -636,7 +639,8 @@ func (d *decoder) pool(b *body, blk *hclsyntax.Block) actors.PoolConfig {
 	return pc
 }
 
-// restarts decodes a restarts or pool_restarts block (fields says which).
+// restarts decodes a restarts, total_restarts or pool_restarts block
+// (fields says which fields it has).
 // A field left out stays zero, which actors.PoolConfig turns into its
 // default: the same as in code.
 func (d *decoder) restarts(b *body, fields []string) (supervision.Intensity, supervision.Scope) {

@@ -67,6 +67,10 @@
 //	    window = "10s"
 //	    scope  = "one-for-one"        # all-for-one, rest-for-one
 //	  }
+//	  total_restarts {                # all workers together; no bound without it
+//	    max    = 300                  # 0: the first crash fails the pool
+//	    window = "10s"
+//	  }
 //	  pool_restarts {                 # the pool's own budget
 //	    max    = 3                    # 0: never restart the pool
 //	    window = "1m"

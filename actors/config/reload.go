@@ -139,7 +139,7 @@ func Reload(ctx context.Context, n *actors.Node, logger hclog.Logger, running, n
 var fileNames = map[string]string{
 	"Kind": "kind", "Workers": "workers", "MinWorkers": "min_workers", "MaxWorkers": "max_workers",
 	"Scale": "scale", "Concurrency": "concurrency", "Strategy": "strategy", "Weights": "weights",
-	"QueueCapacity": "queue_capacity", "TaskTimeout": "task_timeout", "Restarts": "restarts",
+	"QueueCapacity": "queue_capacity", "TaskTimeout": "task_timeout", "Restarts": "restarts", "TotalRestarts": "total_restarts",
 	"Scope": "restarts.scope", "Backoff": "backoff", "StablePeriod": "stable_period", "Aging": "aging",
 	"Shed": "shed", "StuckGrace": "stuck_grace", "PoolRestarts": "pool_restarts", "Health": "health",
 	"Breaker": "breaker", "BreakerScope": "breaker.scope", "QuarantineAfter": "quarantine_after",

@@ -113,9 +113,18 @@ pool "cpu" {
     scope  = "one-for-one"
   }
 
+  # The restarts of all the pool's workers together: more than max within
+  # window fail the pool (as below) instead of restarting the worker.
+  # Default: no such bound. max = 0: the first crash fails the pool.
+  total_restarts {
+    max    = 300
+    window = "10s"
+  }
+
   # When every worker has used up its restarts the pool has failed; it is
   # restarted whole at most max times within window, then given up: its
-  # tasks fail. Default: 3 within "1m". max = 0: never.
+  # tasks fail. Default: 3 within "1m". max = 0: never. The same happens
+  # past total_restarts.
   pool_restarts {
     max    = 3
     window = "1m"
