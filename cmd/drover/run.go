@@ -60,7 +60,8 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 		Use:   "run --config FILE [--admin ADDR] | run --check FILE",
 		Short: "Run a long-lived node from a configuration file",
 		Long: `Run starts a node as its configuration file describes it (its name, pools,
-log level and format, drain timeout and admin address; see the sample in
+resource limits, log level and format, drain timeout and admin address; see
+the sample in
 examples/node/drover.hcl) and runs it until SIGINT or SIGTERM.
 
 The admin endpoint serves, on the configured address (127.0.0.1:9090 unless
@@ -99,7 +100,8 @@ the admin address, the log format, the cluster). A file that is not valid
 changes nothing: the problems are logged and the node runs on as it was.
 
 With --check, run only validates the file (FILE is --config's, or the one
-argument) as a node would read it, prints "FILE: valid" and exits 0, or
+argument) as a node would read it, prints "FILE: valid (node ..., pools ...)"
+and exits 0, or
 exits 2 listing every problem.
 
 On SIGINT or SIGTERM the node stops taking tasks (/readyz turns 503), lets
