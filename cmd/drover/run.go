@@ -61,8 +61,7 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 		Short: "Run a long-lived node from a configuration file",
 		Long: `Run starts a node as its configuration file describes it (its name, pools,
 resource limits, log level and format, drain timeout and admin address; see
-the sample in
-examples/node/drover.hcl) and runs it until SIGINT or SIGTERM.
+the sample in examples/node/drover.hcl) and runs it until SIGINT or SIGTERM.
 
 The admin endpoint serves, on the configured address (127.0.0.1:9090 unless
 the file or --admin names another; on loopback only by default):
