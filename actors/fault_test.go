@@ -112,3 +112,26 @@ func TestPoisonTaskQuarantined(t *testing.T) {
 	require.NoError(t, wait(t, f).Err)
 	assert.Equal(t, uint64(1), n.Stats().Pools[0].Quarantined)
 }
+
+func TestPoolRetryIsTheDefaultOfItsTasks(t *testing.T) {
+	var calls atomic.Int32
+	n := newNode(t, actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1,
+		Retry: actors.RetryPolicy{MaxAttempts: 3, Backoff: supervision.Backoff{Initial: time.Millisecond, Max: time.Millisecond}}}),
+		actors.WithHandler("flaky", func(context.Context, []byte) ([]byte, error) {
+			if calls.Add(1) < 3 {
+				return nil, actors.Transient(errors.New("try again"))
+			}
+			return []byte("done"), nil
+		}))
+	f, err := n.Submit(context.Background(), actors.Task{Type: "flaky"})
+	require.NoError(t, err)
+	require.NoError(t, wait(t, f).Err)
+	assert.Equal(t, int32(3), calls.Load())
+
+	// A task's own policy wins over the pool's.
+	calls.Store(0)
+	f, err = n.Submit(context.Background(), actors.Task{Type: "flaky", Retry: actors.RetryPolicy{MaxAttempts: 1}})
+	require.NoError(t, err)
+	require.ErrorIs(t, wait(t, f).Err, actors.ErrTransient)
+	assert.Equal(t, int32(1), calls.Load())
+}

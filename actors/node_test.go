@@ -259,6 +259,9 @@ func TestPanicGivesErrorAndRestartsWorker(t *testing.T) {
 func TestTimeoutAndCancel(t *testing.T) {
 	g := newGate()
 	n := newNode(t, actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}), actors.WithHandler("gate", g.handler))
+	// The first task's 5ms run out in the queue if the worker is still
+	// starting (a loaded machine), and it would never start.
+	require.NoError(t, n.WaitReady(context.Background()))
 
 	f, err := n.TrySubmit(actors.Task{Type: "gate", Timeout: 5 * time.Millisecond})
 	require.NoError(t, err)

@@ -62,6 +62,7 @@ type worker struct {
 	// under pool.mu
 	state     WorkerState
 	inflight  int
+	weight    int // its share for the weighted strategy, as given to the router
 	restarts  uint64
 	started   uint64       // incarnations that came up
 	active    bool         // a live slot (false: a parked slot of a dynamic pool)
