@@ -538,7 +538,7 @@ func (n *Node) accept(ctx context.Context, t Task, wait bool, onDone func(Result
 		f.extra().routeKey = t.Key
 	}
 	timeout := t.Timeout
-	if timeout == 0 {
+	if timeout == 0 && sub == nil { // a Submitter's tasks have no timer (admits)
 		timeout = time.Duration(p.taskTimeout.Load())
 	}
 	if timeout > 0 {

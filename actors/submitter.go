@@ -113,8 +113,8 @@ func (s *Submitter) admits(t *Task, p *pool) error {
 	case t.Context != nil:
 		return taskError("Context", "is set; a Submitter takes tasks without contexts (use Node.Submit)")
 	case t.Retry.MaxAttempts > 1:
-		return taskError("Retry", "is set; a Submitter takes tasks without retries (use Node.Submit)")
-	case p.cfg.TaskTimeout > 0:
+		return taskError("Retry", "is set, by the task or its pool; a Submitter takes tasks without retries (use Node.Submit)")
+	case p.taskTimeout.Load() > 0:
 		return taskError("Pool", "%q has a TaskTimeout; a Submitter takes tasks without timers (use Node.Submit)", p.cfg.Name)
 	}
 	return nil

@@ -55,6 +55,7 @@ func TestSubmitterRefuses(t *testing.T) {
 	n := newNode(t,
 		actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1, QueueCapacity: 1}),
 		actors.WithPool(actors.PoolConfig{Name: "timed", Workers: 1, TaskTimeout: time.Second}),
+		actors.WithPool(actors.PoolConfig{Name: "retrying", Workers: 1, Retry: actors.RetryPolicy{MaxAttempts: 3}}),
 		actors.WithHandler("echo", func(_ context.Context, p []byte) ([]byte, error) { return p, nil }))
 	_, err := n.NewSubmitter(0)
 	require.ErrorIs(t, err, actors.ErrInvalidConfig)
@@ -70,6 +71,7 @@ func TestSubmitterRefuses(t *testing.T) {
 		{actors.Task{Type: "echo", Context: context.Background()}, "Context"},
 		{actors.Task{Type: "echo", Retry: actors.RetryPolicy{MaxAttempts: 3}}, "Retry"},
 		{actors.Task{Type: "echo", Pool: "timed"}, "TaskTimeout"},
+		{actors.Task{Type: "echo", Pool: "retrying"}, "Retry"},
 		{actors.Task{Type: "nope"}, "nope"},
 		{actors.Task{Type: "echo", Priority: 9}, "Priority"},
 	} {
