@@ -44,18 +44,6 @@ func wait(t *testing.T, f *actors.Future) actors.Result {
 	return r
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func echo(_ context.Context, p []byte) ([]byte, error) { return append([]byte("echo:"), p...), nil }
 
 func TestSubmitRunsHandlerAndFunc(t *testing.T) {

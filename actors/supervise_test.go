@@ -3,7 +3,6 @@ package actors_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,30 +11,6 @@ import (
 	"github.com/drover-go/drover/actors"
 	"github.com/drover-go/drover/supervision"
 )
-
-// eventLog records supervision events.
-type eventLog struct {
-	mu     sync.Mutex
-	events []supervision.Event
-}
-
-func (l *eventLog) hook(e supervision.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, e)
-}
-
-func (l *eventLog) count(k supervision.EventKind) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, e := range l.events {
-		if e.Kind() == k {
-			n++
-		}
-	}
-	return n
-}
 
 func TestPanicRestartsAreImmediateAndFree(t *testing.T) {
 	w := newWatch()
