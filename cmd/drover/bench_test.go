@@ -67,7 +67,7 @@ func TestBenchBadNames(t *testing.T) {
 		{"unknown workload", []string{"--workloads", "empty,nope"},
 			`--workloads has "nope"; allowed: empty, cpu10us, sleep1ms, latency, queue_memory, spawn10k`},
 		{"unknown impl", []string{"--impls", "chan,rayon"},
-			`--impls has "rayon"; allowed: drover, chan, ants, pond, protoactor_future, protoactor_collector`},
+			`--impls has "rayon"; allowed: drover, drover_lean, chan, ants, pond, protoactor_future, protoactor_collector`},
 		{"unknown log level", []string{"--log-level", "loud"}, `--log-level is "loud"`},
 		{"positional argument", []string{"quick"}, `unexpected argument "quick"`},
 	}
