@@ -645,7 +645,11 @@ func (p *pool) count(f *Future, err error) {
 	}
 	switch {
 	case err == nil:
-		p.completed.Add(1)
+		if w := f.ranOn; w != nil {
+			w.completed.Add(1) // the worker's own counter: its runners alone write it
+		} else {
+			p.completed.Add(1)
+		}
 	default:
 		p.failed.Add(1)
 		switch {

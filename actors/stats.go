@@ -146,6 +146,7 @@ func (p *pool) stats() PoolStats {
 	ps.TaskTimeout = time.Duration(p.taskTimeout.Load())
 	ps.WorkerStats = make([]WorkerStats, 0, len(p.workers))
 	for _, w := range p.workers {
+		ps.Completed += w.completed.Load()
 		if !w.active {
 			continue // a parked slot of a dynamic pool
 		}

@@ -59,6 +59,11 @@ type worker struct {
 	name  string
 	inbox chan *Future
 
+	// completed counts the tasks its runners completed; Stats sums the
+	// workers' counts, so that runners of different workers share no
+	// counter on the per-task path.
+	completed atomic.Uint64
+
 	// under pool.mu
 	state     WorkerState
 	inflight  int
