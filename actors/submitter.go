@@ -20,6 +20,8 @@ var ErrWindowFull = errors.New("drover: submitter window full")
 type Completion struct {
 	Tag    uint64
 	Result Result
+
+	rec *Future // the task's record, which Next lets go
 }
 
 // Submitter is the lean way to run many tasks: it keeps a window of task
@@ -86,19 +88,20 @@ func (s *Submitter) submit(ctx context.Context, t Task, tag uint64, wait bool) e
 // Next returns the Completion of an accepted task, waiting until one ends
 // or ctx ends (then it returns ctx's error and takes nothing).
 func (s *Submitter) Next(ctx context.Context) (Completion, error) {
+	var c Completion
 	select {
-	case c := <-s.results:
-		s.held.Add(-1)
-		return c, nil
+	case c = <-s.results:
 	default:
+		select {
+		case c = <-s.results:
+		case <-ctx.Done():
+			return Completion{}, ctx.Err()
+		}
 	}
-	select {
-	case c := <-s.results:
-		s.held.Add(-1)
-		return c, nil
-	case <-ctx.Done():
-		return Completion{}, ctx.Err()
-	}
+	s.held.Add(-1)
+	c.rec.drop() // usually the last hold: the runner let go when it delivered
+	c.rec = nil
+	return c, nil
 }
 
 // Pending returns the number of accepted tasks whose Completion Next has
@@ -136,7 +139,7 @@ func (s *Submitter) record(tag uint64) *Future {
 		s.made.Add(1)
 	}
 	f.tag = tag
-	f.refs.Store(2) // the result, not yet delivered; the pool, not yet done
+	f.refs.Store(2) // the result, not yet taken by Next; the pool, not yet done
 	return f
 }
 

@@ -267,8 +267,8 @@ type Future struct {
 	cpuNs    int64
 
 	// A record of a Submitter: its result goes to sub's completions, with
-	// tag. refs counts who still holds the record (the result not yet
-	// delivered, the pool not yet done with it); at zero it is reused.
+	// tag. refs counts who still holds the record (the result, until Next
+	// takes it; the pool, until it is done with it); at zero it is reused.
 	sub  *Submitter
 	tag  uint64
 	refs atomic.Int32
@@ -441,8 +441,7 @@ func (f *Future) finish(res Result, w *worker) bool {
 		f.x.onDone(f.result())
 	}
 	if sub := f.sub; sub != nil {
-		sub.deliver(Completion{Tag: f.tag, Result: f.result()})
-		f.drop()
+		sub.deliver(Completion{Tag: f.tag, Result: f.result(), rec: f}) // Next drops the result's hold
 	}
 	return true
 }
