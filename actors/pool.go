@@ -638,14 +638,15 @@ func (p *pool) retryLocked(f *Future) {
 	}
 }
 
-// count records f's terminal result in the pool's counters and breakers.
-func (p *pool) count(f *Future, err error) {
+// count records f's terminal result, from worker w (nil if no worker gave
+// it), in the pool's counters and breakers.
+func (p *pool) count(f *Future, w *worker, err error) {
 	if t := f.breakerTicket(); t.set != nil {
 		t.set.done(t, err)
 	}
 	switch {
 	case err == nil:
-		if w := f.ranOn; w != nil {
+		if w != nil {
 			w.completed.Add(1) // the worker's own counter: its runners alone write it
 		} else {
 			p.completed.Add(1)

@@ -135,17 +135,17 @@ func (s *Submitter) record(tag uint64) *Future {
 	}
 	s.mu.Unlock()
 	if f == nil {
-		f = &Future{sub: s}
+		f = &Future{lean: &leanRecord{sub: s}}
 		s.made.Add(1)
 	}
-	f.tag = tag
-	f.refs.Store(2) // the result, not yet taken by Next; the pool, not yet done
+	f.lean.tag = tag
+	f.lean.refs.Store(2) // the result, not yet taken by Next; the pool, not yet done
 	return f
 }
 
 // unused takes back a record whose task was refused.
 func (s *Submitter) unused(f *Future) {
-	f.refs.Store(0)
+	f.lean.refs.Store(0)
 	s.reuse(f)
 }
 
@@ -160,9 +160,9 @@ func (s *Submitter) reuse(f *Future) {
 	f.pool, f.worker, f.prev, f.next = nil, nil, nil, nil
 	f.fn, f.handler, f.typ, f.payload, f.key, f.accepted, f.x = nil, nil, "", nil, 0, 0, nil
 	f.startedNs.Store(0)
-	f.out, f.value, f.err, f.ranOn = nil, nil, nil, nil
+	f.out, f.value, f.err = nil, nil, nil
 	f.queuedNs, f.runNs, f.cpuNs = 0, 0, 0
-	f.tag = 0
+	f.lean.tag = 0
 	s.mu.Lock()
 	// Records in use: the window's undelivered tasks, and a few delivered
 	// whose runner has not let go yet; more than twice the window are not

@@ -261,14 +261,19 @@ type Future struct {
 	out      []byte
 	value    any
 	err      error
-	ranOn    *worker
 	queuedNs int64
 	runNs    int64
 	cpuNs    int64
 
-	// A record of a Submitter: its result goes to sub's completions, with
-	// tag. refs counts who still holds the record (the result, until Next
-	// takes it; the pool, until it is done with it); at zero it is reused.
+	lean *leanRecord // a Submitter's record; nil for a Future of Submit
+}
+
+// leanRecord is what a Submitter's task record holds besides a Future's
+// fields, kept with the record across reuses: its result goes to sub's
+// completions, with tag. refs counts who still holds the record (the
+// result, until Next takes it; the pool, until it is done with it); at
+// zero it is reused.
+type leanRecord struct {
 	sub  *Submitter
 	tag  uint64
 	refs atomic.Int32
@@ -396,8 +401,8 @@ func (f *Future) result() Result {
 		r.Worker, r.Node = f.x.promise.worker, f.x.promise.node
 		return r
 	}
-	if f.ranOn != nil {
-		r.Worker = f.ranOn.name
+	if f.startedNs.Load() > 0 && f.worker != nil {
+		r.Worker = f.worker.name // it started there (and ran there, unless it was requeued)
 	}
 	r.Node = f.pool.node.name
 	return r
@@ -417,14 +422,14 @@ func (f *Future) finish(res Result, w *worker) bool {
 		}
 	}
 	p := f.pool
-	f.out, f.value, f.err, f.ranOn = res.Output, res.Value, res.Err, w
+	f.out, f.value, f.err = res.Output, res.Value, res.Err
 	f.runNs, f.cpuNs = int64(res.Run), int64(res.CPU)
 	if st := f.startedNs.Load(); st > 0 {
 		f.queuedNs = st - f.accepted
 	} else {
 		f.queuedNs = p.node.clock() - f.accepted
 	}
-	p.count(f, res.Err)
+	p.count(f, w, res.Err)
 	if x := f.x; x != nil {
 		if x.timer != nil {
 			p.timers.stop(x.timer)
@@ -440,8 +445,8 @@ func (f *Future) finish(res Result, w *worker) bool {
 	if f.x != nil && f.x.onDone != nil {
 		f.x.onDone(f.result())
 	}
-	if sub := f.sub; sub != nil {
-		sub.deliver(Completion{Tag: f.tag, Result: f.result(), rec: f}) // Next drops the result's hold
+	if l := f.lean; l != nil {
+		l.sub.deliver(Completion{Tag: l.tag, Result: f.result(), rec: f}) // Next drops the result's hold
 	}
 	return true
 }
@@ -458,14 +463,14 @@ func (f *Future) finishOut(res Result, w *worker) bool {
 // poolDone says that the pool holds f no more: it is in no list and no
 // inbox, and no runner will touch it again.
 func (f *Future) poolDone() {
-	if f.sub != nil {
+	if f.lean != nil {
 		f.drop()
 	}
 }
 
 // drop releases one hold on a Submitter's record; the last one reuses it.
 func (f *Future) drop() {
-	if f.refs.Add(-1) == 0 {
-		f.sub.reuse(f)
+	if f.lean.refs.Add(-1) == 0 {
+		f.lean.sub.reuse(f)
 	}
 }
