@@ -20,8 +20,6 @@ var ErrWindowFull = errors.New("drover: submitter window full")
 type Completion struct {
 	Tag    uint64
 	Result Result
-
-	rec *Future // the task's record, which Next lets go
 }
 
 // Submitter is the lean way to run many tasks: it keeps a window of task
@@ -40,7 +38,7 @@ type Submitter struct {
 	n       *Node
 	window  int64
 	held    atomic.Int64    // accepted tasks whose Completion Next has not taken
-	results chan Completion // never blocks: it holds at most window items
+	results chan *Future // ended tasks' records; never blocks: it holds at most window items
 	made    atomic.Int64    // records made (tests check that they are reused)
 
 	mu   sync.Mutex
@@ -56,7 +54,7 @@ func (n *Node) NewSubmitter(window int) (*Submitter, error) {
 	return &Submitter{
 		n:       n,
 		window:  int64(window),
-		results: make(chan Completion, window),
+		results: make(chan *Future, window),
 	}, nil
 }
 
@@ -88,19 +86,19 @@ func (s *Submitter) submit(ctx context.Context, t Task, tag uint64, wait bool) e
 // Next returns the Completion of an accepted task, waiting until one ends
 // or ctx ends (then it returns ctx's error and takes nothing).
 func (s *Submitter) Next(ctx context.Context) (Completion, error) {
-	var c Completion
+	var f *Future
 	select {
-	case c = <-s.results:
+	case f = <-s.results:
 	default:
 		select {
-		case c = <-s.results:
+		case f = <-s.results:
 		case <-ctx.Done():
 			return Completion{}, ctx.Err()
 		}
 	}
 	s.held.Add(-1)
-	c.rec.drop() // usually the last hold: the runner let go when it delivered
-	c.rec = nil
+	c := Completion{Tag: f.lean.tag, Result: f.result()}
+	f.drop() // usually the last hold: the runner let go when it delivered
 	return c, nil
 }
 
@@ -149,8 +147,8 @@ func (s *Submitter) unused(f *Future) {
 	s.reuse(f)
 }
 
-// deliver hands a result to Next.
-func (s *Submitter) deliver(c Completion) { s.results <- c }
+// deliver hands an ended task's record, which holds its result, to Next.
+func (s *Submitter) deliver(f *Future) { s.results <- f }
 
 // reuse clears a record nobody holds any more and keeps it for a next task.
 func (s *Submitter) reuse(f *Future) {

@@ -446,7 +446,7 @@ func (f *Future) finish(res Result, w *worker) bool {
 		f.x.onDone(f.result())
 	}
 	if l := f.lean; l != nil {
-		l.sub.deliver(Completion{Tag: l.tag, Result: f.result(), rec: f}) // Next drops the result's hold
+		l.sub.deliver(f) // Next reads the result and drops its hold
 	}
 	return true
 }
