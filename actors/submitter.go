@@ -37,9 +37,9 @@ type Completion struct {
 type Submitter struct {
 	n       *Node
 	window  int64
-	held    atomic.Int64    // accepted tasks whose Completion Next has not taken
+	held    atomic.Int64 // accepted tasks whose Completion Next has not taken
 	results chan *Future // ended tasks' records; never blocks: it holds at most window items
-	made    atomic.Int64    // records made (tests check that they are reused)
+	made    atomic.Int64 // records made (tests check that they are reused)
 
 	mu   sync.Mutex
 	free []*Future // records ready for reuse, at most maxFree
