@@ -42,7 +42,7 @@ type Submitter struct {
 	made    atomic.Int64 // records made (tests check that they are reused)
 
 	mu   sync.Mutex
-	free []*Future // records ready for reuse, at most maxFree
+	free []*Future // records ready for reuse, at most twice the window
 }
 
 // NewSubmitter returns a Submitter for the node with a window of 1 to
