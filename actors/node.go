@@ -473,13 +473,77 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 // accept admits t to its pool. With a Submitter, the task's record is one
 // of the Submitter's and its result goes to the Submitter's completions.
 func (n *Node) accept(ctx context.Context, t Task, wait bool, onDone func(Result), sub *Submitter, tag uint64) (*Future, error) {
+	f, err := n.prepare(ctx, &t, onDone, sub, tag)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.pool.submit(ctx, f, wait); err != nil {
+		n.unprepare(f)
+		return nil, err
+	}
+	return f, nil
+}
+
+// acceptBatch admits tasks for a Submitter in order, a run of tasks for
+// one pool at a time, and returns how many it admitted before the first
+// refusal, and that refusal.
+func (n *Node) acceptBatch(tasks []Task, tags []uint64, sub *Submitter) (int, error) {
+	ctx := context.Background()
+	run := make([]*Future, 0, len(tasks))
+	accepted := 0
+	flush := func() error {
+		if len(run) == 0 {
+			return nil
+		}
+		k, err := run[0].pool.submitBatch(run)
+		accepted += k
+		for _, f := range run[k:] {
+			n.unprepare(f)
+		}
+		run = run[:0]
+		return err
+	}
+	for i := range tasks {
+		t := tasks[i] // prepare may fill in defaults: not in the caller's slice
+		f, err := n.prepare(ctx, &t, nil, sub, tags[i])
+		if err == nil && len(run) > 0 && run[0].pool != f.pool {
+			if ferr := flush(); ferr != nil {
+				n.unprepare(f)
+				return accepted, ferr
+			}
+		}
+		if err != nil {
+			if ferr := flush(); ferr != nil {
+				return accepted, ferr
+			}
+			return accepted, err
+		}
+		run = append(run, f)
+	}
+	return accepted, flush()
+}
+
+// unprepare gives back what prepare took for a task its pool refused: the
+// breakers' admission (it never ran) and a Submitter's record.
+func (n *Node) unprepare(f *Future) {
+	if t := f.breakerTicket(); t.set != nil {
+		t.set.skip(t)
+	}
+	if f.lean != nil {
+		f.lean.sub.unused(f)
+	}
+}
+
+// prepare checks t for its pool and builds its record: everything of an
+// admission but the pool's queue.
+func (n *Node) prepare(ctx context.Context, t *Task, onDone func(Result), sub *Submitter, tag uint64) (*Future, error) {
 	if n.closing.Load() {
 		return nil, ErrShuttingDown
 	}
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
-	p, err := n.poolFor(&t)
+	p, err := n.poolFor(t)
 	if err != nil {
 		return nil, err
 	}
@@ -514,7 +578,7 @@ func (n *Node) accept(ctx context.Context, t Task, wait bool, onDone func(Result
 		return nil, fmt.Errorf("%w: %q crashed workers of pool %q %d times", ErrQuarantined, t.ID, p.cfg.Name, p.cfg.QuarantineAfter)
 	}
 	if sub != nil {
-		if err := sub.admits(&t, p); err != nil {
+		if err := sub.admits(t, p); err != nil {
 			return nil, err
 		}
 	}
@@ -558,15 +622,6 @@ func (n *Node) accept(ctx context.Context, t Task, wait bool, onDone func(Result
 	}
 	if brs != nil {
 		f.extra().breaker = bt
-	}
-	if err := p.submit(ctx, f, wait); err != nil {
-		if brs != nil {
-			brs.skip(bt) // refused: it never ran
-		}
-		if sub != nil {
-			sub.unused(f)
-		}
-		return nil, err
 	}
 	return f, nil
 }

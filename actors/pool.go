@@ -266,6 +266,41 @@ func (p *pool) submit(ctx context.Context, f *Future, wait bool) error {
 	return nil
 }
 
+// submitBatch admits fs in order without waiting, under one lock and with
+// one dispatch, and returns how many it admitted: all, or those before the
+// first that found the pool closed or its queue full (err says which).
+func (p *pool) submitBatch(fs []*Future) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.state.accepting() {
+		err := p.failure
+		if p.state != PoolFailed {
+			err = fmt.Errorf("%w: pool %q is %s", ErrShuttingDown, p.cfg.Name, p.state)
+		}
+		return 0, err
+	}
+	busy := p.queue.len() > 0
+	k := 0
+	for _, f := range fs {
+		if p.queue.len() >= p.cfg.QueueCapacity {
+			break
+		}
+		p.submitted.Add(1)
+		p.armLocked(f)
+		f.where = inQueue
+		p.queue.push(f)
+		k++
+	}
+	if k > 0 && !busy {
+		p.dispatchLocked()
+	}
+	if k < len(fs) {
+		p.rejected.Add(1)
+		return k, fmt.Errorf("%w: pool %q holds %d tasks", ErrQueueFull, p.cfg.Name, p.cfg.QueueCapacity)
+	}
+	return k, nil
+}
+
 // armLocked starts the job's timeout and submit-context watchers. The
 // callbacks take p.mu, so they cannot run before the job is published.
 func (p *pool) armLocked(f *Future) {

@@ -83,6 +83,39 @@ func (s *Submitter) submit(ctx context.Context, t Task, tag uint64, wait bool) e
 	return nil
 }
 
+// TrySubmitBatch accepts tasks in order, each with the tag of the same
+// index, without waiting for room, and returns how many it accepted: all,
+// or those before the first it refused, with the refusal's error
+// (ErrWindowFull when the window ends the batch). Consecutive tasks for one
+// pool go in under one lock of the pool, with one wake-up of its workers,
+// so the room in the pool's queue when the run arrives bounds it (Shed
+// does not apply); each task is checked as TrySubmit checks it.
+func (s *Submitter) TrySubmitBatch(tasks []Task, tags []uint64) (int, error) {
+	if len(tags) != len(tasks) {
+		return 0, taskError("tags", "has %d entries; allowed: one per task (%d)", len(tags), len(tasks))
+	}
+	k := int64(len(tasks))
+	if k == 0 {
+		return 0, nil
+	}
+	room := s.window - (s.held.Add(k) - k)
+	var windowErr error
+	if room < k {
+		room = max(room, 0)
+		s.held.Add(room - k)
+		k = room
+		windowErr = fmt.Errorf("%w: %d results wait for Next", ErrWindowFull, s.window)
+	}
+	accepted, err := s.n.acceptBatch(tasks[:k], tags[:k], s)
+	if unused := k - int64(accepted); unused > 0 {
+		s.held.Add(-unused)
+	}
+	if err == nil {
+		err = windowErr
+	}
+	return accepted, err
+}
+
 // Next returns the Completion of an accepted task, waiting until one ends
 // or ctx ends (then it returns ctx's error and takes nothing).
 func (s *Submitter) Next(ctx context.Context) (Completion, error) {

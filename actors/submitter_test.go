@@ -199,3 +199,70 @@ func TestSubmitterUnderFaults(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// TestSubmitterBatch: a batch is accepted in order up to the first
+// refusal, across pools, within the window; the refused rest takes no
+// place and every accepted task gets its result.
+func TestSubmitterBatch(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	n := newNode(t,
+		actors.WithPool(actors.PoolConfig{Name: "a", Workers: 2}),
+		actors.WithPool(actors.PoolConfig{Name: "b", Workers: 1}),
+		actors.WithPool(actors.PoolConfig{Name: "c", Workers: 1, QueueCapacity: 2}),
+		actors.WithHandler("echo", func(_ context.Context, p []byte) ([]byte, error) { return p, nil }),
+		actors.WithHandler("block", func(context.Context, []byte) ([]byte, error) { <-release; return nil, nil }))
+	require.NoError(t, n.WaitReady(context.Background()))
+	s, err := n.NewSubmitter(100)
+	require.NoError(t, err)
+
+	var tasks []actors.Task
+	var tags []uint64
+	for i := range 50 {
+		pool := "a"
+		if i%10 == 9 {
+			pool = "b" // the runs change pools
+		}
+		tasks = append(tasks, actors.Task{Type: "echo", Pool: pool, Payload: tagPayload(uint64(i))})
+		tags = append(tags, uint64(i))
+	}
+	k, err := s.TrySubmitBatch(tasks, tags)
+	require.NoError(t, err)
+	require.Equal(t, 50, k)
+	got := map[uint64]bool{}
+	for range k {
+		c, err := s.Next(context.Background())
+		require.NoError(t, err)
+		require.NoError(t, c.Result.Err)
+		require.Equal(t, c.Tag, binary.LittleEndian.Uint64(c.Result.Output))
+		got[c.Tag] = true
+	}
+	require.Len(t, got, 50)
+
+	// Pool c runs one blocked task and queues two: the fourth is refused
+	// (or the third, if the first is still on its way to the worker), and
+	// so is everything after it.
+	blocked := []actors.Task{{Type: "block", Pool: "c"}, {Type: "block", Pool: "c"}, {Type: "block", Pool: "c"}, {Type: "block", Pool: "c"}, {Type: "echo", Pool: "a"}}
+	k, err = s.TrySubmitBatch(blocked, []uint64{1, 2, 3, 4, 5})
+	require.ErrorIs(t, err, actors.ErrQueueFull)
+	require.GreaterOrEqual(t, k, 2)
+	require.Less(t, k, 5)
+	assert.Equal(t, k, s.Pending())
+
+	// A bad task stops the batch at its index.
+	k2, err := s.TrySubmitBatch([]actors.Task{{Type: "echo", Pool: "a"}, {Type: "nope", Pool: "a"}, {Type: "echo", Pool: "a"}}, []uint64{7, 8, 9})
+	require.ErrorIs(t, err, actors.ErrNoHandler)
+	assert.Equal(t, 1, k2)
+	assert.Equal(t, k+1, s.Pending())
+
+	_, err = s.TrySubmitBatch(blocked, []uint64{1})
+	assert.ErrorIs(t, err, actors.ErrInvalidTask, "one tag per task")
+
+	// The window ends a batch.
+	small, err := n.NewSubmitter(3)
+	require.NoError(t, err)
+	k3, err := small.TrySubmitBatch(tasks[:5], tags[:5])
+	assert.ErrorIs(t, err, actors.ErrWindowFull)
+	assert.Equal(t, 3, k3)
+	assert.Equal(t, 3, small.Pending())
+}

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"sync"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/drover-go/drover/actors"
 )
 
 // TestDroverHandlerContract holds the registered-handler variant, which is
@@ -107,4 +111,51 @@ func TestPrintDroverVariants(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.NoError(t, WriteTable(os.Stdout, rows))
+}
+
+// BenchmarkLeanBatch puts the Submitter's batches of 64 beside its single
+// submissions in one run: empty tasks, a window of 1,024.
+func BenchmarkLeanBatch(b *testing.B) {
+	for _, batch := range []int{1, 64} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			node, err := actors.NewNode(
+				actors.WithPool(actors.PoolConfig{Name: "p", Workers: runtime.GOMAXPROCS(0), QueueCapacity: window}),
+				actors.WithHandler("empty", func(context.Context, []byte) ([]byte, error) { return nil, nil }))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer node.Shutdown(context.Background())
+			s, err := node.NewSubmitter(window)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tasks := make([]actors.Task, batch)
+			tags := make([]uint64, batch)
+			for i := range tasks {
+				tasks[i] = actors.Task{Type: "empty"}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			submitted, done := 0, 0
+			for done < b.N {
+				if submitted < b.N && s.Pending() <= window-batch {
+					want := min(batch, b.N-submitted)
+					k, err := s.TrySubmitBatch(tasks[:want], tags[:want])
+					if err != nil && !errors.Is(err, actors.ErrWindowFull) && !errors.Is(err, actors.ErrQueueFull) {
+						b.Fatal(err)
+					}
+					submitted += k
+					if k > 0 {
+						continue
+					}
+				}
+				if _, err := s.Next(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				done++
+			}
+			b.ReportMetric(perSecond(b.N, time.Since(start)), "tasks/s")
+		})
+	}
 }
