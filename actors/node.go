@@ -596,7 +596,10 @@ func (n *Node) prepare(ctx context.Context, t *Task, onDone func(Result), sub *S
 		f = &Future{}
 	}
 	f.fn, f.handler, f.typ, f.payload = t.Func, h, t.Type, t.Payload
-	f.pool, f.accepted, f.level = p, n.clock(), int8(t.Priority.level())
+	f.pool, f.level = p, int8(t.Priority.level())
+	if sub == nil || sub.sample() || p.cfg.Aging > 0 {
+		f.accepted = n.clock() // a zero accepted says the task is not timed
+	}
 	if t.Key != "" {
 		f.key = router.Key(t.Key)
 		f.extra().routeKey = t.Key

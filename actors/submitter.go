@@ -11,6 +11,12 @@ import (
 // MaxSubmitterWindow bounds a Submitter's window.
 const MaxSubmitterWindow = 1 << 20
 
+// LeanSampleEvery is how often a Submitter's task is timed: one in
+// LeanSampleEvery records its queue wait and run time in its pool's
+// histograms and its Result. The others read no clock; their Result's
+// Queued and Run are zero. (In a pool with Aging every task is timed.)
+const LeanSampleEvery = 16
+
 // ErrWindowFull is returned by a Submitter's Submit and TrySubmit while the
 // Submitter holds its whole window of results that Next has not taken.
 var ErrWindowFull = errors.New("drover: submitter window full")
@@ -31,15 +37,18 @@ type Completion struct {
 // Timeout, a Context or retries, or for a pool with a TaskTimeout or a
 // retry policy, is refused with ErrInvalidTask naming the field (use
 // Node.Submit for those). Other fields mean what they mean for Node.Submit.
+// It reads no clock per task: one task in LeanSampleEvery is timed, for the
+// pool's histograms; the others' Result.Queued and Result.Run are zero.
 //
 // Submit, TrySubmit and Next may be called from different goroutines (one
 // submitting, one collecting, say); every method is safe for concurrent use.
 type Submitter struct {
 	n       *Node
 	window  int64
-	held    atomic.Int64 // accepted tasks whose Completion Next has not taken
-	results chan *Future // ended tasks' records; never blocks: it holds at most window items
-	made    atomic.Int64 // records made (tests check that they are reused)
+	held    atomic.Int64  // accepted tasks whose Completion Next has not taken
+	results chan *Future  // ended tasks' records; never blocks: it holds at most window items
+	made    atomic.Int64  // records made (tests check that they are reused)
+	seq     atomic.Uint64 // tasks prepared, for the timing sample
 
 	mu   sync.Mutex
 	free []*Future // records ready for reuse, at most twice the window
@@ -138,6 +147,9 @@ func (s *Submitter) Next(ctx context.Context) (Completion, error) {
 // Pending returns the number of accepted tasks whose Completion Next has
 // not returned yet.
 func (s *Submitter) Pending() int { return int(s.held.Load()) }
+
+// sample reports whether the next task is one of the timed sample.
+func (s *Submitter) sample() bool { return s.seq.Add(1)%LeanSampleEvery == 1 }
 
 // admits checks what the lean path cannot take.
 func (s *Submitter) admits(t *Task, p *pool) error {

@@ -266,3 +266,30 @@ func TestSubmitterBatch(t *testing.T) {
 	assert.Equal(t, 3, k3)
 	assert.Equal(t, 3, small.Pending())
 }
+
+// TestSubmitterSamplesTimings: one task in LeanSampleEvery is timed (its
+// Result and the pool's histograms say how long it waited and ran); the
+// others read no clock.
+func TestSubmitterSamplesTimings(t *testing.T) {
+	n := newNode(t, actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}),
+		actors.WithHandler("echo", func(_ context.Context, p []byte) ([]byte, error) { return p, nil }))
+	s, err := n.NewSubmitter(1)
+	require.NoError(t, err)
+	const tasks = 10 * actors.LeanSampleEvery
+	timed := 0
+	for i := range tasks {
+		require.NoError(t, s.Submit(context.Background(), actors.Task{Type: "echo"}, uint64(i)))
+		c, err := s.Next(context.Background())
+		require.NoError(t, err)
+		if c.Result.Run > 0 || c.Result.Queued > 0 {
+			timed++
+		}
+		assert.Equal(t, "p/w0", c.Result.Worker, "an untimed task still names its worker")
+	}
+	st := n.Stats().Pools[0]
+	assert.Equal(t, uint64(tasks), st.Completed)
+	assert.Equal(t, uint64(tasks/actors.LeanSampleEvery), st.Run.Count)
+	assert.Equal(t, uint64(tasks/actors.LeanSampleEvery), st.QueueWait.Count)
+	assert.LessOrEqual(t, timed, tasks/actors.LeanSampleEvery)
+	assert.Positive(t, timed, "the sampled tasks' results are timed")
+}

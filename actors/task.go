@@ -424,7 +424,9 @@ func (f *Future) finish(res Result, w *worker) bool {
 	p := f.pool
 	f.out, f.value, f.err = res.Output, res.Value, res.Err
 	f.runNs, f.cpuNs = int64(res.Run), int64(res.CPU)
-	if st := f.startedNs.Load(); st > 0 {
+	if f.accepted == 0 {
+		// A Submitter's task out of the timing sample.
+	} else if st := f.startedNs.Load(); st > 0 {
 		f.queuedNs = st - f.accepted
 	} else {
 		f.queuedNs = p.node.clock() - f.accepted

@@ -252,13 +252,18 @@ func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, pan
 		return next, 0, false
 	}
 	n := p.node
+	timed := f.accepted != 0 // a Submitter's task out of the sample is not
 	start := now
-	if start < f.accepted { // 0, or f came after the last task ended
+	if timed && start < f.accepted { // 0, or f came after the last task ended
 		start = n.clock()
 	}
 	if f.attempt == 0 {
-		f.startedNs.Store(start)
-		p.waitHist.Record(time.Duration(start - f.accepted))
+		if timed {
+			f.startedNs.Store(start)
+			p.waitHist.Record(time.Duration(start - f.accepted))
+		} else {
+			f.startedNs.Store(1) // started, untimed
+		}
 	}
 	f.attempt++
 
@@ -309,9 +314,11 @@ func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, pan
 			res.Output, res.Err = f.handler(ctx, f.payload)
 		}
 	}()
-	end = n.clock()
-	res.Run = time.Duration(end - start)
-	p.runHist.Record(res.Run)
+	if timed {
+		end = n.clock()
+		res.Run = time.Duration(end - start)
+		p.runHist.Record(res.Run)
+	}
 	if panicked {
 		res.Output, res.Value = nil, nil
 		if pv != nil {
