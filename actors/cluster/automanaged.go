@@ -130,7 +130,13 @@ func (a *autoProvider) loop() {
 	defer t.Stop()
 	var last []topoMember
 	for {
+		start := time.Now()
 		members := a.poll()
+		if time.Since(start) > a.timeout+a.timeout/2 {
+			// This process stalled during the poll (it was paused): the
+			// seeds' silence is its own. Ask again.
+			continue
+		}
 		if !slices.Equal(members, last) {
 			last = members
 			a.m.sys.Root.Send(a.m.ctl, &topology{members: members, why: "stopped answering its health endpoint"})

@@ -22,6 +22,7 @@
 //	cpu                             the CPU time this process used so far
 //	touch ADDR TIMEOUT              a raw request to ADDR's control actor
 //	health                          the member's Health
+//	waitready TIMEOUT               wait until the member's Health is ready
 //	marks                           how many times each "mark" task ran here
 //	quit                            leave the cluster and exit (as SIGTERM does)
 //
@@ -279,6 +280,11 @@ func command(m *cluster.Member, f []string) {
 		bench(m, num(1), num(2))
 	case "bench-raw":
 		benchRaw(m, num(1), num(2), arg(3), arg(4))
+	case "waitready":
+		ctx, cancel := context.WithTimeout(context.Background(), dur(1))
+		err := m.WaitView(ctx, func(cluster.View) bool { return m.Health().Ready })
+		cancel()
+		say(map[string]any{"reply": "waitready", "ok": err == nil, "error": errString(err), "health": m.Health()})
 	case "health":
 		say(map[string]any{"reply": "health", "health": m.Health()})
 	case "marks":
