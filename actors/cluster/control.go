@@ -131,7 +131,11 @@ func (a *control) Receive(c actor.Context) {
 		// starts at its address) ends without ever connecting, and nothing
 		// went to the new process over it.
 		if ps := a.peers[msg.Address]; ps != nil && !a.stopped && ps.connected {
-			ps.connected = false
+			// Its last report does not bring it back: a new connection to
+			// the address may reach a new process there before the
+			// topology names it. Only a report that comes after the loss
+			// does (a process that died sends none).
+			ps.connected, ps.lostAt = false, a.m.cfg.now()
 			a.leave(ps, "lost its connection")
 			a.sync()
 		} else if !a.stopped {

@@ -351,3 +351,25 @@ func TestFaultFastRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestShutdownWithEtcdDown stops a member while etcd is down: Shutdown
+// gives up on deregistering at its ctx's deadline (the lease expires on
+// its own) instead of retrying for ever, so the process exits in time.
+func TestShutdownWithEtcdDown(t *testing.T) {
+	needEtcd(t)
+	e := startEtcd(t)
+	prefix := "/drover-shutdown-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	args := []string{"-etcd", e.endpoint, "-etcd-prefix", prefix, "-lease", "2s", "-drain", "1s"}
+	a := startProc(t, "a", args...)
+	b := startProc(t, "b", args...)
+	require.Equal(t, true, a.call("wait work 2 20s", 25*time.Second)["ok"])
+	e.stop()
+	start := time.Now()
+	b.terminate()
+	q := b.reply("quit", 10*time.Second)
+	<-b.exited
+	took := time.Since(start)
+	assert.Less(t, took, 1*time.Second+2*time.Second, "b took %s to stop with a drain of 1s", took)
+	assert.Contains(t, q["error"], "revoke the lease", "Shutdown says the lease was left to expire")
+	t.Logf("with etcd down, b stopped %s after SIGTERM (drain 1s): %v", took.Round(time.Millisecond), q["error"])
+}

@@ -88,6 +88,7 @@ func run() error {
 	lease := flag.Duration("lease", 0, "etcd lease TTL (0: default)")
 	heartbeat := flag.Duration("heartbeat", 0, "etcd lease renewal interval (0: default)")
 	lostAfter := flag.Duration("lost-after", 0, "WithLostAfter (0: default)")
+	drain := flag.Duration("drain", 10*time.Second, "how long quit (or SIGTERM) lets Shutdown take")
 	etcdEndpoints := flag.String("etcd", "", "etcd endpoints, comma-separated (etcd provider)")
 	etcdPrefix := flag.String("etcd-prefix", "/drover-test", "etcd base key")
 	ca := flag.String("ca", "", "CA certificate (PEM) for mTLS")
@@ -201,10 +202,10 @@ func run() error {
 	for {
 		select {
 		case <-sig:
-			return leave(m)
+			return leave(m, *drain)
 		case line, ok := <-lines:
 			if !ok || strings.TrimSpace(line) == "quit" {
-				return leave(m)
+				return leave(m, *drain)
 			}
 			command(m, strings.Fields(line))
 		}
@@ -232,8 +233,8 @@ func sleep(ctx context.Context, p string) ([]byte, error) {
 	}
 }
 
-func leave(m *cluster.Member) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+func leave(m *cluster.Member, drain time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	err := m.Shutdown(ctx)
 	say(map[string]any{"reply": "quit", "error": errString(err)})
