@@ -158,8 +158,8 @@ func (e *etcdProvider) status() providerStatus {
 func (e *etcdProvider) dropBound() time.Duration { return e.ttl }
 
 // stop ends the keeper and the watcher, then revokes the lease (which
-// deletes the member's key) unless ctx ends first: then the lease expires
-// on its own within its TTL.
+// deletes the member's key) unless ctx ends or a request timeout passes
+// first: then the lease expires on its own within its TTL.
 func (e *etcdProvider) stop(ctx context.Context) error {
 	e.stopOnce.Do(func() {
 		e.cancel()
@@ -168,8 +168,12 @@ func (e *etcdProvider) stop(ctx context.Context) error {
 			return
 		}
 		if lease := clientv3.LeaseID(e.lease.Swap(0)); lease != 0 {
-			if _, err := e.client.Revoke(ctx, lease); err != nil {
-				e.stopErr = fmt.Errorf("etcd: revoke the lease (it expires within %s): %w", e.ttl, err)
+			rctx, cancel := context.WithTimeout(ctx, e.request)
+			_, err := e.client.Revoke(rctx, lease)
+			cancel()
+			if err != nil {
+				// Not wrapped: the member did leave; only its key lingers.
+				e.stopErr = fmt.Errorf("etcd: could not revoke the member's lease, its key goes when the lease expires within %s: %v", e.ttl, err)
 			}
 		}
 		_ = e.client.Close()
