@@ -443,6 +443,9 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 	if n.closing.Load() {
 		return nil, ErrShuttingDown
 	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
 	p, err := n.poolFor(&t)
 	if err != nil {
 		return nil, err
@@ -456,30 +459,13 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 			return nil, taskError("Type", "is empty; a task for process pool %q needs a Type", p.cfg.Name)
 		}
 	} else if t.Func == nil {
-		if t.Type == "" {
-			return nil, taskError("Type", "is empty; a task needs a Type or a Func")
-		}
 		h = (*n.handlers.Load())[t.Type]
 		if h == nil {
 			return nil, fmt.Errorf("%w: %q", ErrNoHandler, t.Type)
 		}
 	}
-	if t.Priority > PriorityLow {
-		return nil, taskError("Priority", "is %d; allowed: critical, high, normal, low (1 to 4, 0 for normal)", t.Priority)
-	}
 	if len(t.Payload) > n.maxPayload {
 		return nil, taskError("Payload", "is %d bytes; allowed: at most %d", len(t.Payload), n.maxPayload)
-	}
-	if t.Timeout < 0 {
-		return nil, taskError("Timeout", "is %s; allowed: 0 (pool default) or more", t.Timeout)
-	}
-	if t.Retry.MaxAttempts < 0 {
-		return nil, taskError("Retry.MaxAttempts", "is %d; allowed: 0 or more", t.Retry.MaxAttempts)
-	}
-	if t.Retry.MaxAttempts > 1 {
-		if err := t.Retry.Backoff.Validate(); err != nil {
-			return nil, fmt.Errorf("%w: Retry: %w", ErrInvalidTask, err)
-		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCanceled, err)
@@ -517,13 +503,8 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 	if timeout > 0 {
 		f.extra().deadline = f.accepted + int64(timeout)
 	}
-	if t.Context != nil {
-		if err := t.Context.Err(); err != nil {
-			return nil, fmt.Errorf("%w: Task.Context: %w", ErrCanceled, err)
-		}
-		if t.Context.Done() != nil {
-			f.extra().ctx = t.Context
-		}
+	if t.Context != nil && t.Context.Done() != nil {
+		f.extra().ctx = t.Context
 	}
 	if onDone != nil {
 		f.extra().onDone = onDone
@@ -545,6 +526,10 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 	}
 	return f, nil
 }
+
+// MaxPayload returns the largest task payload the node accepts, in bytes
+// (see WithMaxPayload).
+func (n *Node) MaxPayload() int { return n.maxPayload }
 
 func (n *Node) poolFor(t *Task) (*pool, error) {
 	switch {

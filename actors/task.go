@@ -156,6 +156,38 @@ type Task struct {
 	Context context.Context
 }
 
+// Validate checks the fields of t that do not depend on where it runs: a
+// Type or a Func is set, Priority is one of the four levels, Timeout and
+// Retry.MaxAttempts are not negative, Retry.Backoff is valid when retries
+// are asked for, and Context has not ended. Node.Submit and a cluster
+// member's Submit call it first, then check what depends on the pool (a
+// registered handler, a process pool's need for a Type, the payload
+// limit). Its error wraps ErrInvalidTask and names the field, or wraps
+// ErrCanceled for an ended Context.
+func (t *Task) Validate() error {
+	switch {
+	case t.Func == nil && t.Type == "":
+		return taskError("Type", "is empty; a task needs a Type or a Func")
+	case t.Priority > PriorityLow:
+		return taskError("Priority", "is %d; allowed: critical, high, normal, low (1 to 4, 0 for normal)", t.Priority)
+	case t.Timeout < 0:
+		return taskError("Timeout", "is %s; allowed: 0 (pool default) or more", t.Timeout)
+	case t.Retry.MaxAttempts < 0:
+		return taskError("Retry.MaxAttempts", "is %d; allowed: 0 or more", t.Retry.MaxAttempts)
+	}
+	if t.Retry.MaxAttempts > 1 {
+		if err := t.Retry.Backoff.Validate(); err != nil {
+			return fmt.Errorf("%w: Retry: %w", ErrInvalidTask, err)
+		}
+	}
+	if t.Context != nil {
+		if err := t.Context.Err(); err != nil {
+			return fmt.Errorf("%w: Task.Context: %w", ErrCanceled, err)
+		}
+	}
+	return nil
+}
+
 // Result is the one terminal outcome of an accepted task.
 type Result struct {
 	// Output is what a registered Handler returned.

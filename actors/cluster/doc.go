@@ -158,13 +158,16 @@
 //     StartMember waits one second.
 //   - Task.Retry is not carried to other members (Submit refuses it) and
 //     Task.ID stays on the Future, so quarantine by ID works per node only.
-//     Ending a task's context ends it here; a run on another member goes on
-//     and its result is dropped.
+//     Future.Cancel, or the end of Task.Context, ends a task here; a run on
+//     another member goes on and its result is dropped.
 //   - Tasks with a Func run on this member's node alone.
 //
 // # Concurrency
 //
-// All methods of Member and Future are safe for concurrent use. Event
+// All methods of Member are safe for concurrent use. Submit returns the
+// same *actors.Future as actors.Node.Submit, checks a task as the node does
+// (actors.Task.Validate) and gives contexts the same meaning; Result.Node
+// names the member that ran the task. Event
 // hooks are called one at a time, in order, from the member's control
 // actor.
 package cluster

@@ -91,7 +91,7 @@ func TestBatcher(t *testing.T) {
 
 func TestPending(t *testing.T) {
 	p := newPending()
-	f1, f2, f3 := &Future{}, &Future{}, &Future{}
+	f1, f2, f3 := &call{}, &call{}, &call{}
 	p.put(1, f1)
 	p.put(2, f2)
 	p.put(33, f3) // same shard as 1
@@ -101,8 +101,8 @@ func TestPending(t *testing.T) {
 	assert.False(t, p.takeIf(2, f1), "wrong future")
 	assert.True(t, p.takeIf(2, f2))
 	p.put(4, f1)
-	got := p.takeWhere(func(f *Future) bool { return f == f3 })
-	assert.Equal(t, []*Future{f3}, got)
+	got := p.takeWhere(func(f *call) bool { return f == f3 })
+	assert.Equal(t, []*call{f3}, got)
 	assert.Equal(t, 1, p.len())
 	assert.Same(t, f1, p.take(4))
 	assert.Zero(t, p.len())

@@ -138,7 +138,9 @@ func NewMember(opts ...Option) (*Member, error) {
 		m.name = m.sys.Address()
 	}
 
-	nodeOpts := append([]actors.Option{actors.WithLogger(c.logger.Named("node"))}, c.nodeOpts...)
+	// The node takes the member's name, so that Result.Node names the
+	// member for local tasks as for remote ones.
+	nodeOpts := append([]actors.Option{actors.WithName(m.name), actors.WithLogger(c.logger.Named("node"))}, c.nodeOpts...)
 	nodeOpts = append(nodeOpts, actors.WithActorSystem(m.sys))
 	if m.node, err = actors.NewNode(nodeOpts...); err != nil {
 		return nil, err
@@ -296,7 +298,7 @@ func (m *Member) shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 			m.room.disarm()
 		}
-		for _, f := range m.pending.takeWhere(func(*Future) bool { return true }) {
+		for _, f := range m.pending.takeWhere(func(*call) bool { return true }) {
 			m.release(f)
 			f.finish(actors.Result{Err: fmt.Errorf("%w: member %s left before the task ended", actors.ErrShuttingDown, m.name)}, f.tg.peer.name)
 		}

@@ -7,15 +7,15 @@ import (
 
 const pendingShards = 32
 
-// pending maps the key of each dispatch in flight to its Future. Whoever
-// takes an entry out owns the Future until it puts it back or finishes it,
+// pending maps the key of each dispatch in flight to its call. Whoever
+// takes an entry out owns the call until it puts it back or finishes it,
 // which makes every transition (result, reroute, failover, cancel) happen
 // once. It is safe for concurrent use.
 type pending struct {
 	n      atomic.Int64
 	shards [pendingShards]struct {
 		mu sync.Mutex
-		m  map[uint64]*Future
+		m  map[uint64]*call
 		_  [40]byte // keep shards on separate cache lines
 	}
 }
@@ -23,12 +23,12 @@ type pending struct {
 func newPending() *pending {
 	p := &pending{}
 	for i := range p.shards {
-		p.shards[i].m = make(map[uint64]*Future)
+		p.shards[i].m = make(map[uint64]*call)
 	}
 	return p
 }
 
-func (p *pending) put(k uint64, f *Future) {
+func (p *pending) put(k uint64, f *call) {
 	s := &p.shards[k%pendingShards]
 	s.mu.Lock()
 	s.m[k] = f
@@ -36,8 +36,8 @@ func (p *pending) put(k uint64, f *Future) {
 	p.n.Add(1)
 }
 
-// take removes and returns the Future of key k, or nil.
-func (p *pending) take(k uint64) *Future {
+// take removes and returns the call of key k, or nil.
+func (p *pending) take(k uint64) *call {
 	s := &p.shards[k%pendingShards]
 	s.mu.Lock()
 	f, ok := s.m[k]
@@ -52,7 +52,7 @@ func (p *pending) take(k uint64) *Future {
 }
 
 // takeIf removes the entry of key k if it holds f, and reports whether it did.
-func (p *pending) takeIf(k uint64, f *Future) bool {
+func (p *pending) takeIf(k uint64, f *call) bool {
 	s := &p.shards[k%pendingShards]
 	s.mu.Lock()
 	ok := s.m[k] == f
@@ -66,9 +66,9 @@ func (p *pending) takeIf(k uint64, f *Future) bool {
 	return ok
 }
 
-// takeWhere removes and returns every Future for which match is true.
-func (p *pending) takeWhere(match func(*Future) bool) []*Future {
-	var out []*Future
+// takeWhere removes and returns every call for which match is true.
+func (p *pending) takeWhere(match func(*call) bool) []*call {
+	var out []*call
 	for i := range p.shards {
 		s := &p.shards[i]
 		s.mu.Lock()

@@ -81,31 +81,35 @@ func Idempotent() SubmitOption { return optIdempotent }
 // Submit accepts a task for the cluster: it picks a member that has the
 // task's pool (this one included) with the member's router strategy and
 // sends it there. The Future receives the task's one result, from wherever
-// it ran. It waits for room until ctx ends when every member with the pool
-// is at capacity, as far as this member sees (its own tasks in flight
-// there, and their load reports); ending ctx later cancels the task here
-// (a remote run goes on; its result is dropped).
+// it ran; Result.Node names that member. Contexts mean what they mean for
+// actors.Node.Submit: ctx bounds only the wait for room, when every member
+// with the pool is at capacity as far as this member sees (its own tasks in
+// flight there, and their load reports); Task.Context, when set, binds the
+// task, and its end cancels the task here as Future.Cancel does (a remote
+// run goes on; its result is dropped).
 //
-// The task needs a Type (a handler registered on the members) unless it
-// has a Func, which runs on this member's node alone. An empty Pool means
-// the first pool of Kind among the members (this member's first), or,
-// without Kind, this member's default pool. Task.Retry is not carried to
-// other members; Task.ID is kept on the Future but not sent.
+// The task is checked by actors.Task.Validate, as the node checks it, then:
+// it needs a Type (a handler registered on the members) unless it has a
+// Func, which runs on this member's node alone; its Payload may not exceed
+// this member's node limit; Task.Retry is not carried to other members (use
+// Idempotent). An empty Pool means the first pool of Kind among the members
+// (this member's first), or, without Kind, this member's default pool.
+// Task.ID is kept on the Future but not sent.
 //
 // Errors: actors.ErrShuttingDown once Shutdown began; actors.ErrNoPool
 // when no member has the pool; actors.ErrInvalidTask for a malformed task;
 // actors.ErrQueueFull wrapping ctx's error when ctx ended while waiting.
-func (m *Member) Submit(ctx context.Context, t actors.Task, opts ...SubmitOption) (*Future, error) {
+func (m *Member) Submit(ctx context.Context, t actors.Task, opts ...SubmitOption) (*actors.Future, error) {
 	return m.submit(ctx, t, true, opts)
 }
 
 // TrySubmit is Submit that returns actors.ErrQueueFull at once instead of
-// waiting for room, with a context that never ends.
-func (m *Member) TrySubmit(t actors.Task, opts ...SubmitOption) (*Future, error) {
+// waiting for room.
+func (m *Member) TrySubmit(t actors.Task, opts ...SubmitOption) (*actors.Future, error) {
 	return m.submit(context.Background(), t, false, opts)
 }
 
-func (m *Member) submit(ctx context.Context, t actors.Task, wait bool, opts []SubmitOption) (*Future, error) {
+func (m *Member) submit(ctx context.Context, t actors.Task, wait bool, opts []SubmitOption) (*actors.Future, error) {
 	if m.closing.Load() {
 		return nil, fmt.Errorf("%w: member %s is leaving the cluster", actors.ErrShuttingDown, m.name)
 	}
@@ -114,17 +118,21 @@ func (m *Member) submit(ctx context.Context, t actors.Task, wait bool, opts []Su
 		o |= opt
 	}
 	if t.Func != nil {
-		var lf *actors.Future
-		var err error
 		if wait {
-			lf, err = m.node.Submit(ctx, t)
-		} else {
-			lf, err = m.node.TrySubmit(t)
+			return m.node.Submit(ctx, t)
 		}
-		if err != nil {
-			return nil, err
-		}
-		return &Future{m: m, local: lf, x: &futureExtra{id: t.ID}}, nil
+		return m.node.TrySubmit(t)
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	switch {
+	case t.Type == "":
+		return nil, taskError("Type", "is empty; a task for the cluster needs a Type (a Func runs on this member alone)")
+	case len(t.Payload) > m.node.MaxPayload():
+		return nil, taskError("Payload", "is %d bytes; allowed: at most %d", len(t.Payload), m.node.MaxPayload())
+	case t.Retry.MaxAttempts > 1:
+		return nil, taskError("Retry", "is set; retries are not carried to other members (use Idempotent, or the node alone)")
 	}
 	tbl := m.routes.Load()
 	pool := t.Pool
@@ -138,16 +146,6 @@ func (m *Member) submit(ctx context.Context, t actors.Task, wait bool, opts []Su
 			pool = tbl.defaultPool
 		}
 	}
-	switch {
-	case t.Type == "":
-		return nil, taskError("Type", "is empty; a task for the cluster needs a Type (a Func runs on this member alone)")
-	case t.Priority > actors.PriorityLow:
-		return nil, taskError("Priority", "is %d; allowed: critical, high, normal, low (1 to 4, 0 for normal)", t.Priority)
-	case t.Timeout < 0:
-		return nil, taskError("Timeout", "is %s; allowed: 0 (pool default) or more", t.Timeout)
-	case t.Retry.MaxAttempts > 1:
-		return nil, taskError("Retry", "is set; retries are not carried to other members (use Idempotent, or the node alone)")
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", actors.ErrCanceled, err)
 	}
@@ -156,7 +154,7 @@ func (m *Member) submit(ctx context.Context, t actors.Task, wait bool, opts []Su
 		m.rejected.Add(1)
 		return nil, fmt.Errorf("%w: no member has pool %q", actors.ErrNoPool, pool)
 	}
-	f := &Future{
+	f := &call{
 		m:          m,
 		typ:        t.Type,
 		pool:       pool,
@@ -165,9 +163,9 @@ func (m *Member) submit(ctx context.Context, t actors.Task, wait bool, opts []Su
 		priority:   t.Priority,
 		idempotent: o&optIdempotent != 0 || t.Idempotent,
 	}
-	if t.ID != "" {
-		f.extra().id = t.ID
-	}
+	f.promise = actors.NewPromise(t.ID, func() bool {
+		return m.abortTask(f, fmt.Errorf("%w: by Future.Cancel", actors.ErrCanceled))
+	})
 	if t.Key != "" {
 		f.hkey = router.Key(t.Key)
 	}
@@ -177,9 +175,9 @@ func (m *Member) submit(ctx context.Context, t actors.Task, wait bool, opts []Su
 		return nil, err
 	}
 	m.submitted.Add(1)
-	if ctx.Done() != nil {
-		f.extra().stopCtx = context.AfterFunc(ctx, func() {
-			m.abortTask(f, fmt.Errorf("%w: %w", actors.ErrCanceled, context.Cause(ctx)))
+	if tc := t.Context; tc != nil && tc.Done() != nil {
+		f.extra().stopCtx = context.AfterFunc(tc, func() {
+			m.abortTask(f, fmt.Errorf("%w: Task.Context: %w", actors.ErrCanceled, context.Cause(tc)))
 		})
 	}
 	if timeout := t.Timeout; timeout > 0 {
@@ -192,7 +190,7 @@ func (m *Member) submit(ctx context.Context, t actors.Task, wait bool, opts []Su
 		})
 	}
 	m.dispatch(f, r, tg)
-	return f, nil
+	return f.promise.Future(), nil
 }
 
 // pick reserves a slot on a member of r, waiting for room if wait is set.
@@ -249,7 +247,7 @@ func tryPick(r *route, key uint64, avoid *peer) (*target, bool) {
 }
 
 // dispatch sends f to target tg of route r; a slot is reserved there.
-func (m *Member) dispatch(f *Future, r *route, tg *target) {
+func (m *Member) dispatch(f *call, r *route, tg *target) {
 	k := m.seq.Add(1)
 	f.route, f.tg = r, tg
 	f.dispatches++
@@ -282,7 +280,7 @@ func (m *Member) dispatch(f *Future, r *route, tg *target) {
 }
 
 // envelope builds the wire form of dispatch k.
-func (f *Future) envelope(k uint64) *protos.TaskEnvelope {
+func (f *call) envelope(k uint64) *protos.TaskEnvelope {
 	env := &protos.TaskEnvelope{
 		Id:         strconv.FormatUint(k, 36),
 		Type:       f.typ,
@@ -300,7 +298,7 @@ func (f *Future) envelope(k uint64) *protos.TaskEnvelope {
 }
 
 // release gives back the slot of f's current dispatch.
-func (m *Member) release(f *Future) {
+func (m *Member) release(f *call) {
 	f.route.strategy.Done(f.tg.peer.routee)
 	f.tg.peer.inflight.Add(-1)
 	m.room.signal()
@@ -346,7 +344,7 @@ func refusedUnrun(res *protos.TaskResult) bool {
 // redispatch sends f to a member again, or ends it with cause when it may
 // not go again (aborted, out of dispatches or time, no member with room).
 // The caller owns f and holds no slot.
-func (m *Member) redispatch(f *Future, cause error) {
+func (m *Member) redispatch(f *call, cause error) {
 	where := f.tg.peer.name
 	if e := f.abort.Load(); e != nil {
 		f.finish(actors.Result{Err: *e}, where)
@@ -376,7 +374,7 @@ func (m *Member) redispatch(f *Future, cause error) {
 // failPeer ends or moves every task in flight on a lost peer: idempotent
 // tasks go to another member, the others fail with ErrMemberLost.
 func (m *Member) failPeer(p *peer, why string) {
-	for _, f := range m.pending.takeWhere(func(f *Future) bool { return f.tg.peer == p }) {
+	for _, f := range m.pending.takeWhere(func(f *call) bool { return f.tg.peer == p }) {
 		m.release(f)
 		err := memberLost(p, why)
 		if f.idempotent {
@@ -388,18 +386,20 @@ func (m *Member) failPeer(p *peer, why string) {
 	}
 }
 
-// abortTask ends f with err if it is still pending (ctx canceled, or no
-// result by the deadline). If another transition holds f, that one sees
-// the abort.
-func (m *Member) abortTask(f *Future, err error) {
+// abortTask ends f with err if it is still pending (Future.Cancel,
+// Task.Context ended, or no result by the deadline), and reports whether it
+// was: then f ends with err, here or, if another transition holds f, there
+// (that one sees the abort), unless a result is being recorded right now.
+func (m *Member) abortTask(f *call, err error) bool {
 	if !f.abort.CompareAndSwap(nil, &err) {
-		return
+		return false
 	}
-	k := f.cur.Load()
-	if k != 0 && m.pending.takeIf(k, f) {
+	if k := f.cur.Load(); k != 0 && m.pending.takeIf(k, f) {
 		m.release(f)
-		f.finish(actors.Result{Err: err}, f.tg.peer.name)
+		return f.finish(actors.Result{Err: err}, f.tg.peer.name)
 	}
+	_, done := f.promise.Future().Result()
+	return !done
 }
 
 // collector is the process that takes the results of this member's

@@ -170,7 +170,7 @@ func runCluster(ctx context.Context, members, tasks int, out io.Writer) (err err
 	sort.Strings(up)
 	fmt.Fprintf(out, "cluster: %d members up (%s)\n", len(up), strings.Join(up, ", "))
 
-	futures := make([]*cluster.Future, 0, tasks)
+	futures := make([]*actors.Future, 0, tasks)
 	for i := 1; i <= tasks; i++ {
 		f, err := m.Submit(ctx, actors.Task{Type: "square", Pool: "work", Payload: strconv.AppendInt(nil, int64(i), 10)}, cluster.Idempotent())
 		if err != nil {
@@ -195,7 +195,7 @@ func runCluster(ctx context.Context, members, tasks int, out io.Writer) (err err
 			return perr
 		}
 		sum += n
-		ranOn[f.Member()]++
+		ranOn[res.Node]++
 	}
 	fmt.Fprintf(out, "tasks: %d submitted, %d completed, %d failed\n", tasks, tasks-failed, failed)
 	var parts []string

@@ -310,7 +310,7 @@ func command(m *cluster.Member, f []string) {
 // member, and by outcome ("ok", "lost" for ErrMemberLost, else the error).
 func submit(m *cluster.Member, n int, typ, payload string, idem int, timeout time.Duration) {
 	type sent struct {
-		f    *cluster.Future
+		f    *actors.Future
 		idem bool
 	}
 	var fs []sent
@@ -339,11 +339,11 @@ func submit(m *cluster.Member, n int, typ, payload string, idem int, timeout tim
 		outcomes := map[string]int{}    // non-idempotent tasks
 		idemOutcome := map[string]int{} // idempotent tasks
 		for _, s := range fs {
-			_, err := s.f.Wait(context.Background())
+			res, err := s.f.Wait(context.Background())
 			outcome := "ok"
 			switch {
 			case err == nil:
-				byMember[s.f.Member()]++
+				byMember[res.Node]++
 			case errors.Is(err, cluster.ErrMemberLost) && errors.Is(err, actors.ErrWorkerCrashed):
 				outcome = "lost"
 			default:
