@@ -163,11 +163,11 @@ func (fc *faultCluster) results(l *load, lostMay bool) (map[string]int, int) {
 	idem, plain := counts(res["idempotent"]), counts(res["outcomes"])
 	assert.Equal(fc.t, map[string]int{"ok": (l.accepted + 1) / 2}, idem, "batch %s: idempotent tasks", l.tag)
 	if lostMay {
-		assert.Equal(fc.t, l.accepted/2, plain["ok"]+plain["lost"], "batch %s: outcomes %v", l.tag, plain)
+		assert.Equal(fc.t, l.accepted/2, plain["ok"]+plain["lost"]+plain["lost-unsent"], "batch %s: outcomes %v", l.tag, plain)
 	} else {
 		assert.Equal(fc.t, map[string]int{"ok": l.accepted / 2}, plain, "batch %s: outcomes", l.tag)
 	}
-	return counts(res["by_member"]), plain["lost"]
+	return counts(res["by_member"]), plain["lost"] + plain["lost-unsent"]
 }
 
 // everyMemberWorks has each member submit a batch and checks that each

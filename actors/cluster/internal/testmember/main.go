@@ -307,7 +307,8 @@ func command(m *cluster.Member, f []string) {
 }
 
 // submit sends n tasks and reports, when all ended, how they ended: by
-// member, and by outcome ("ok", "lost" for ErrMemberLost, else the error).
+// member, and by outcome ("ok", "lost" for ErrMemberLost with ErrNoAnswer,
+// "lost-unsent" for ErrMemberLost with ErrNotSent, else the error).
 func submit(m *cluster.Member, n int, typ, payload string, idem int, timeout time.Duration) {
 	type sent struct {
 		f    *actors.Future
@@ -344,8 +345,10 @@ func submit(m *cluster.Member, n int, typ, payload string, idem int, timeout tim
 			switch {
 			case err == nil:
 				byMember[res.Node]++
-			case errors.Is(err, cluster.ErrMemberLost) && errors.Is(err, actors.ErrWorkerCrashed):
+			case errors.Is(err, cluster.ErrMemberLost) && errors.Is(err, cluster.ErrNoAnswer) && errors.Is(err, actors.ErrWorkerCrashed):
 				outcome = "lost"
+			case errors.Is(err, cluster.ErrMemberLost) && errors.Is(err, cluster.ErrNotSent) && errors.Is(err, actors.ErrWorkerCrashed):
+				outcome = "lost-unsent"
 			default:
 				outcome = err.Error()
 			}
