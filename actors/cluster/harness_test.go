@@ -46,10 +46,9 @@ func TestMain(m *testing.M) {
 		_ = os.RemoveAll(buildDir)
 	}
 	if code == 0 {
-		// protoactor's automanaged provider sleeps Refresh (1 s) between
-		// polls and sees its stop flag only after a sleep: its goroutine
-		// may need a second after Shutdown. goleak retries for about a
-		// second each time; keep asking for a few.
+		// Goroutines of a member that has just shut down (its remote's
+		// gRPC server and connections) may need a moment to end. goleak
+		// retries for about a second each time; keep asking for a few.
 		var err error
 		for deadline := time.Now().Add(5 * time.Second); ; {
 			if err = goleak.Find(goleak.IgnoreTopFunction(gossipThrottle)); err == nil || time.Now().After(deadline) {
