@@ -85,10 +85,10 @@ func (a *control) Receive(c actor.Context) {
 		a.sync()
 		c.Respond(msg)
 	case *incarnated:
+		// A shut-out member stays shut out until a report comes: a new
+		// incarnation is a way back in, not proof of one.
 		a.selfID = msg.id
 		a.since = a.m.cfg.now()
-		a.suspect, a.shutOut = time.Time{}, ""
-		a.publishHealth()
 		if a.ready && !a.stopped {
 			a.selfReport = a.report()
 			a.selfReport.Leaving = a.leaving
@@ -96,8 +96,8 @@ func (a *control) Receive(c actor.Context) {
 		}
 	case *topology:
 		a.onTopology(msg)
-	case *actor.Touched:
-		a.onTouched(msg)
+	case *probeAnswer:
+		a.onProbeAnswer(msg)
 	case tick:
 		if a.stopped || !a.ready {
 			return

@@ -373,3 +373,36 @@ func TestShutdownWithEtcdDown(t *testing.T) {
 	assert.Contains(t, q["error"], "could not revoke the member's lease", "Shutdown says the lease was left to expire")
 	t.Logf("with etcd down, b stopped %s after SIGTERM (drain 1s): %v", took.Round(time.Millisecond), q["error"])
 }
+
+// TestShutOutMemberIsNotReady runs a member c that the others never count
+// in (their seeds do not name it) while it sees them. c hears no report
+// from anyone though they answer its probes: it counts itself shut out,
+// rejoins as a new incarnation, and says it is not ready, with the reason,
+// for as long as that lasts; the others never take it in.
+func TestShutOutMemberIsNotReady(t *testing.T) {
+	skipShort(t)
+	names := []string{"a", "b", "c"}
+	ports := []int{freePort(t), freePort(t), freePort(t)}
+	seed := func(i int) string { return "127.0.0.1:" + strconv.Itoa(ports[i]) }
+	ps := make([]*proc, len(names))
+	for i, n := range names {
+		seeds := seed(0) + "," + seed(1)
+		if n == "c" {
+			seeds += "," + seed(2)
+		}
+		ps[i] = startProc(t, n, "-health-port", strconv.Itoa(ports[i]), "-seeds", seeds, "-report", "100ms")
+	}
+	a, c := ps[0], ps[2]
+	require.Equal(t, true, a.call("wait work 2 20s", 25*time.Second)["ok"])
+	w := c.call("waitunready 20s", 25*time.Second)
+	require.Equal(t, true, w["ok"], "c never noticed it is shut out: %v\n%s", w["health"], tail(c.stderr.String()))
+	h := w["health"].(map[string]any)
+	assert.Contains(t, h["Reason"], "shut out: no report from any of the other members")
+	w = c.call("waitrejoin 10s", 15*time.Second)
+	require.Equal(t, true, w["ok"], "c did not rejoin: %v", w["health"])
+	h = w["health"].(map[string]any)
+	assert.Equal(t, false, h["Ready"], "a new incarnation is no proof of being in")
+	assert.Contains(t, h["Reason"], "shut out")
+	assert.NotContains(t, a.view(), "c")
+	assert.False(t, a.has(isEvent("joined", "c")), "a took c in")
+}

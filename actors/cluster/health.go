@@ -80,7 +80,7 @@ func (a *control) heard(ps *peerState) time.Time {
 //     topology names went silent for the lost bound, yet one of them
 //     answers a probe, so it is alive and no longer counts this member in.
 //     The member then rejoins as a new incarnation, at most once per lost
-//     bound.
+//     bound, and counts as shut out until a report comes.
 func (a *control) checkHealth(c actor.Context) {
 	cfg := a.m.cfg
 	now := cfg.now()
@@ -114,26 +114,40 @@ func (a *control) checkHealth(c actor.Context) {
 			a.leave(ps, fmt.Sprintf("sent no report for %s", age.Round(time.Millisecond)))
 		}
 	}
+	if !a.suspect.IsZero() && now.Sub(a.suspect) > cfg.lostAfter {
+		a.suspect = time.Time{} // probe again
+	}
 	switch {
 	case others == 0 || silent < others || a.leaving:
 		a.suspect, a.shutOut = time.Time{}, ""
 	case a.suspect.IsZero():
 		a.suspect = now
+		cfg.logger.Debug("every other member is silent: probing them", "members", others)
 		// A member that answers a probe lives; if it sends this member no
-		// report, it no longer counts this member in (onTouched).
+		// report, it no longer counts this member in (onProbeAnswer).
 		for _, ps := range probe {
-			a.m.sys.Root.RequestFuture(ps.ctl, &actor.Touch{}, cfg.staleAfter).PipeTo(c.Self())
+			// The answer's Who is no help: a PID spawned before the remote
+			// started (the control actor) says "nonhost".
+			f, self, addr := a.m.sys.Root.RequestFuture(ps.ctl, &actor.Touch{}, cfg.staleAfter), c.Self(), ps.address
+			go func() {
+				if _, err := f.Result(); err == nil {
+					a.m.sys.Root.Send(self, &probeAnswer{address: addr})
+				}
+			}()
 		}
 	}
 	a.publishHealth()
 }
 
-// onTouched takes a probe's answer: the member that answered lives.
-func (a *control) onTouched(t *actor.Touched) {
-	if a.suspect.IsZero() || a.stopped || t.GetWho() == nil {
+// probeAnswer says that the member at address answered a probe.
+type probeAnswer struct{ address string }
+
+// onProbeAnswer takes a probe's answer: the member that answered lives.
+func (a *control) onProbeAnswer(pa *probeAnswer) {
+	if a.suspect.IsZero() || a.stopped {
 		return
 	}
-	ps := a.peers[t.GetWho().GetAddress()]
+	ps := a.peers[pa.address]
 	if ps == nil || !ps.inTopology {
 		return
 	}

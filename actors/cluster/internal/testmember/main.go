@@ -23,6 +23,8 @@
 //	touch ADDR TIMEOUT              a raw request to ADDR's control actor
 //	health                          the member's Health
 //	waitready TIMEOUT               wait until the member's Health is ready
+//	waitunready TIMEOUT             wait until the member's Health is not ready
+//	waitrejoin TIMEOUT              wait until the member rejoined as a new incarnation
 //	marks                           how many times each "mark" task ran here
 //	quit                            leave the cluster and exit (as SIGTERM does)
 //
@@ -286,6 +288,16 @@ func command(m *cluster.Member, f []string) {
 		err := m.WaitView(ctx, func(cluster.View) bool { return m.Health().Ready })
 		cancel()
 		say(map[string]any{"reply": "waitready", "ok": err == nil, "error": errString(err), "health": m.Health()})
+	case "waitunready":
+		ctx, cancel := context.WithTimeout(context.Background(), dur(1))
+		err := m.WaitView(ctx, func(cluster.View) bool { return !m.Health().Ready })
+		cancel()
+		say(map[string]any{"reply": "waitunready", "ok": err == nil, "error": errString(err), "health": m.Health()})
+	case "waitrejoin":
+		ctx, cancel := context.WithTimeout(context.Background(), dur(1))
+		err := m.WaitView(ctx, func(cluster.View) bool { return m.Health().Incarnations >= 2 })
+		cancel()
+		say(map[string]any{"reply": "waitrejoin", "ok": err == nil, "error": errString(err), "health": m.Health()})
 	case "health":
 		say(map[string]any{"reply": "health", "health": m.Health()})
 	case "marks":
