@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/drover-go/drover/actors/cluster"
 )
 
 // The fault tests run three members on a provider, put them under load,
@@ -17,15 +19,16 @@ import (
 // in one view within a stated bound, every member takes work again, every
 // accepted task got exactly one result, no task that was not idempotent
 // ran twice, and no member was dropped that should not have been. They
-// use short leases and polls; the bounds below are for those.
+// use short leases, and the automanaged provider's defaults; the bounds
+// below are for those.
 //
 // Rounds: one under -short, three without.
 
 const (
 	faultLease      = 2 * time.Second        // etcd lease TTL
 	faultHeartbeat  = 250 * time.Millisecond // etcd lease renewal
-	faultRefresh    = 200 * time.Millisecond // automanaged poll interval
-	faultHealthWait = 700 * time.Millisecond // automanaged poll timeout (the default)
+	faultRefresh    = cluster.DefaultRefresh       // automanaged poll interval
+	faultHealthWait = cluster.DefaultHealthTimeout // automanaged poll timeout
 )
 
 // healBound is how long after a fault ends the cluster may take to be back
