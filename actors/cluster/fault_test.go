@@ -25,8 +25,8 @@ import (
 // Rounds: one under -short, three without.
 
 const (
-	faultLease      = 2 * time.Second        // etcd lease TTL
-	faultHeartbeat  = 250 * time.Millisecond // etcd lease renewal
+	faultLease      = 2 * time.Second              // etcd lease TTL
+	faultHeartbeat  = 250 * time.Millisecond       // etcd lease renewal
 	faultRefresh    = cluster.DefaultRefresh       // automanaged poll interval
 	faultHealthWait = cluster.DefaultHealthTimeout // automanaged poll timeout
 )

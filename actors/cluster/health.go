@@ -58,6 +58,12 @@ func (m *Member) Health() Health {
 	return h
 }
 
+// remoteRetry is how long protoactor's remote holds messages to an
+// address after a failed connection attempt (its endpoint writer sleeps
+// 2 s, then drops them): a member that just started or rejoined may hear
+// nothing for that long through no fault of its own.
+const remoteRetry = 2 * time.Second
+
 // heard returns when another member was last heard of, for staleness: its
 // last report, or the end of this member's own pause if that is later (a
 // member that was paused heard nobody, through no fault of theirs).
@@ -77,7 +83,8 @@ func (a *control) heard(ps *peerState) time.Time {
 //     cannot drop it (etcd unreachable); it takes tasks again after its
 //     next report;
 //   - notices that this member is shut out: every other member the
-//     topology names went silent for the lost bound, yet one of them
+//     topology names went silent for the lost bound plus remoteRetry, yet
+//     one of them
 //     answers a probe, so it is alive and no longer counts this member in.
 //     The member then rejoins as a new incarnation, at most once per lost
 //     bound, and counts as shut out until a report comes.
@@ -104,14 +111,13 @@ func (a *control) checkHealth(c actor.Context) {
 		if ps.report == nil {
 			age = now.Sub(maxTime(a.since, a.resumed, ps.lostAt))
 		}
-		if age <= cfg.lostAfter {
-			continue
-		}
-		silent++
-		probe = append(probe, ps)
-		if ps.cur != nil {
+		if age > cfg.lostAfter && ps.cur != nil {
 			ps.lostAt = now
 			a.leave(ps, fmt.Sprintf("sent no report for %s", age.Round(time.Millisecond)))
+		}
+		if age > cfg.lostAfter+remoteRetry {
+			silent++
+			probe = append(probe, ps)
 		}
 	}
 	if !a.suspect.IsZero() && now.Sub(a.suspect) > cfg.lostAfter {

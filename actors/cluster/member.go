@@ -98,6 +98,9 @@ func NewMember(opts ...Option) (*Member, error) {
 		tickStop: make(chan struct{}),
 		tickDone: make(chan struct{}),
 	}
+	// The control actor may forget another member's relays as soon as the
+	// provider starts; the inbox takes batches only once registered.
+	m.inbox = newInbox(m)
 	m.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(actors.NewSlogHandler(c.logger.Named("protoactor"), actors.WithDemoteInfo(),
 			// The automanaged provider logs its own clean stop, and peers not
@@ -148,7 +151,6 @@ func NewMember(opts ...Option) (*Member, error) {
 
 	m.sys.ProcessRegistry.Add(&collector{m: m}, collectorName+"-"+m.sys.ID)
 	m.collector = m.sys.NewLocalPID(collectorName + "-" + m.sys.ID)
-	m.inbox = newInbox(m)
 	m.sys.ProcessRegistry.Add(m.inbox, inboxName)
 	m.self = &peer{id: m.ID(), name: m.name, address: m.sys.Address(), self: true}
 
