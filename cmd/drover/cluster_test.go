@@ -258,6 +258,7 @@ cluster {
 	require.NoError(t, err, "exit status 0 after one SIGTERM; logs:\n%s", out)
 	assert.Less(t, took, drain+3*time.Second, "drover run took %s to stop with drain_timeout %s; logs:\n%s", took, drain, out)
 	assert.Contains(t, out, "did not leave cleanly", "the member says it left the lease to expire")
+	t.Logf("with etcd down, drover run exited %s after SIGTERM (drain_timeout %s)", took.Round(time.Millisecond), drain)
 	for _, r := range droverRaces(out) {
 		t.Errorf("drover run reported a data race in Drover's code:\n%s", r)
 	}
