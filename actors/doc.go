@@ -42,8 +42,10 @@
 // A crashed worker restarts after an exponential backoff within a restart
 // budget (PoolConfig.Restarts, Backoff, Scope, Decider); a handler panic
 // fails only its task (a *PanicError with the stack) and restarts the
-// worker at once. A pool whose workers all exceed their budget fails and is
-// restarted within PoolConfig.PoolRestarts. Health probes, circuit
+// worker at once. A pool whose workers all exceed their budget, or whose
+// workers together restart more often than PoolConfig.TotalRestarts (an
+// OTP supervisor's intensity), fails and is restarted within
+// PoolConfig.PoolRestarts. Health probes, circuit
 // breakers, quarantine of task IDs that keep crashing workers, retries of
 // errors marked with Transient, stuck-worker replacement (StuckGrace) and
 // shedding (Shed) are options of PoolConfig and Task. Dynamic pools scale
@@ -132,6 +134,20 @@
 // the stop grace and the longest process kill grace. No goroutine of the
 // node outlives it, except handlers that ignore their context (counted as
 // Abandoned).
+//
+// # Events
+//
+// Every supervision step is a typed event (package supervision). The node
+// queues events without blocking the code that emits them (up to 4096;
+// beyond, they are dropped and counted in NodeStats.DroppedEvents) and one
+// dispatcher goroutine delivers them, in order, to the log, to each open
+// Subscription, to the hook, and to the actor system's event stream. The
+// hook (WithEventHook) belongs to the node's owner; any number of other
+// readers, such as an admin dashboard, call Node.Subscribe: each
+// subscription has a bounded buffer of its own, and a reader that falls
+// behind loses events (counted by Subscription.Dropped) without slowing
+// the node or the other readers. The dispatcher owns the set of
+// subscriptions and closes them all when the node stops.
 //
 // # Embedding in actor services
 //

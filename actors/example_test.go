@@ -12,6 +12,7 @@ import (
 
 	"github.com/drover-go/drover/actors"
 	"github.com/drover-go/drover/protos"
+	"github.com/drover-go/drover/supervision"
 )
 
 // The README's embedding example: a node with one pool, a handler
@@ -82,4 +83,25 @@ func ExampleNode_PoolPID() {
 	res := reply.(*protos.TaskResult)
 	fmt.Println(res.GetTaskId(), string(res.GetOutput()), res.GetError() == nil)
 	// Output: t1 hello, actor true
+}
+
+// Subscribe gives a reader of its own the node's events, here only the
+// failures and restarts of workers.
+func ExampleNode_Subscribe() {
+	node, _ := actors.NewNode(actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}))
+	defer node.Shutdown(context.Background())
+	_ = node.WaitReady(context.Background())
+
+	sub := node.Subscribe(16, supervision.KindWorkerFailed, supervision.KindWorkerRestarted)
+	defer sub.Close()
+	_ = node.CrashWorker("p", 0)
+	for range 2 {
+		e := <-sub.Events()
+		fmt.Println(e.Kind())
+	}
+	fmt.Println("dropped:", sub.Dropped())
+	// Output:
+	// worker-failed
+	// worker-restarted
+	// dropped: 0
 }

@@ -110,6 +110,10 @@ type (
 	givePool struct{ reason error }
 	// refresh: a worker resumed after a crash gets fresh runners.
 	refresh struct{ inc *incarnation }
+	// deferred: a delayed step of the workers' supervision.Strategy (a
+	// restart after its backoff), run on the pool actor so that it sees
+	// which workers the pool actor has asked to stop meanwhile.
+	deferred struct{ run func() }
 )
 
 // poolActor owns one pool's lifecycle: the pool's state and every worker's
@@ -126,12 +130,20 @@ type poolActor struct {
 	// restartWanted is set while a pool restart waits for its old workers.
 	restartWanted bool
 	halting       bool
+	// total counts worker restarts against PoolConfig.TotalRestarts; nil
+	// without that bound.
+	total  *supervision.IntensityTracker
+	parent *actor.PID // the root actor
 }
 
 func (a *poolActor) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *actor.Started:
+		a.p.self, a.parent = c.Self(), c.Parent()
 		a.stopping = map[*worker]struct{}{}
+		if in := a.p.cfg.TotalRestarts; in.MaxRestarts != 0 {
+			a.total, _ = supervision.NewIntensityTracker(in, time.Now) // validated with the config
+		}
 		var ws []*worker
 		a.p.mu.Lock()
 		for _, w := range a.p.workers {
@@ -151,6 +163,10 @@ func (a *poolActor) Receive(c actor.Context) {
 		a.terminated(c, m.Who)
 	case crashWorker:
 		a.crash(c, m)
+	case deferred:
+		if !a.halting {
+			m.run()
+		}
 	case scaleTick:
 		a.autoscale(c)
 	case healthTick:
@@ -318,6 +334,51 @@ func (a *poolActor) crash(c actor.Context, m crashWorker) {
 	pid := w.pid
 	p.mu.Unlock()
 	c.Send(pid, &crashed{err: m.err, inc: inc})
+}
+
+// overBudget counts a worker failure that is not a handler panic against
+// PoolConfig.TotalRestarts, and reports whether it exceeds the bound: the
+// pool then fails to the root instead of restarting the worker. It runs on
+// the pool actor (protoactor calls the supervisor strategy there).
+func (a *poolActor) overBudget(reason any) bool {
+	if a.total == nil || isContained(reason) {
+		return false
+	}
+	if !a.total.Record() {
+		return false
+	}
+	a.total.Reset()
+	p := a.p
+	err := fmt.Errorf("%w: the workers of pool %q restarted more than %d times within %s (TotalRestarts): %v",
+		ErrWorkerCrashed, p.cfg.Name, p.cfg.TotalRestarts.MaxRestarts, p.cfg.TotalRestarts.Window, reason)
+	p.mu.Lock()
+	if a.halting || p.state != PoolRunning && p.state != PoolDegraded {
+		p.mu.Unlock()
+		return true // already failing, restarting or stopping: no restart either
+	}
+	a.moveLocked(PoolRestarting)
+	p.mu.Unlock()
+	p.node.event(supervision.PoolFailed{Pool: p.cfg.Name, Reason: err, At: time.Now()})
+	p.node.system.Root.Send(a.parent, poolFailure{p: p, reason: err})
+	return true
+}
+
+// stopAsked reports whether the pool actor has asked the worker actor pid
+// to stop.
+func (a *poolActor) stopAsked(pid *actor.PID) bool {
+	if a.halting {
+		return true
+	}
+	p := a.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.workers {
+		if w.pid != nil && w.pid.Id == pid.Id {
+			_, asked := a.stopping[w]
+			return asked || w.retiring
+		}
+	}
+	return false
 }
 
 // terminated handles a worker actor that stopped for good: the supervision

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/drover-go/drover/actors"
@@ -20,9 +23,11 @@ import (
 
 // TestLifecycleChaos runs worker crashes, CrashWorker, failing health
 // probes, every Decider directive, pool failures and restarts, retries and
-// breakers, and a Shutdown at a random moment (from the event hook in some
+// breakers, process workers whose children exit, panic, write garbage or
+// overrun, and a Shutdown at a random moment (from the event hook in some
 // rounds), many rounds: every accepted task and every envelope gets exactly
-// one result, and Shutdown returns within its deadline plus the stop grace.
+// one result, Shutdown returns within its deadline plus the stop grace, no
+// child process outlives it, and nothing reaches protoactor's dead letters.
 func TestLifecycleChaos(t *testing.T) {
 	rounds := 30
 	if testing.Short() {
@@ -50,6 +55,13 @@ func lifecycleChaosRound(t *testing.T, seed uint64) {
 
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(discardLogger))
 	defer sys.Shutdown()
+	var deadLetters sync.Map // description -> struct{}
+	sys.EventStream.Subscribe(func(m any) {
+		if d, ok := m.(*actor.DeadLetterEvent); ok {
+			deadLetters.Store(fmt.Sprintf("%T to %s", d.Message, d.PID.GetId()), struct{}{})
+		}
+	})
+	pidDir := t.TempDir()
 	var n *actors.Node
 	shutdownDone := make(chan time.Duration, 1)
 	var shutOnce sync.Once
@@ -102,7 +114,11 @@ func lifecycleChaosRound(t *testing.T, seed uint64) {
 				return nil
 			}}),
 		actors.WithPool(actors.PoolConfig{Name: "b", Kind: actors.KindIO, Workers: 2, Concurrency: 4, QueueCapacity: 64, Backoff: backoff,
-			Breaker: &supervision.BreakerConfig{FailureThreshold: 3, ResetTimeout: 5 * time.Millisecond}}))
+			Breaker: &supervision.BreakerConfig{FailureThreshold: 3, ResetTimeout: 5 * time.Millisecond}}),
+		actors.WithPool(actors.PoolConfig{Name: "c", Kind: actors.KindProcess, Workers: 2, Concurrency: 2, QueueCapacity: 64, Backoff: backoff,
+			PoolRestarts: supervision.Intensity{MaxRestarts: 3, Window: time.Second},
+			Process: &actors.ProcessConfig{Command: actors.BuildTestWorker(t), KillGrace: 50 * time.Millisecond,
+				Env: append(os.Environ(), "DROVER_TESTWORKER_PIDDIR="+pidDir)}}))
 	require.NoError(t, err)
 
 	var futures sync.Map // *actors.Future -> struct{}
@@ -110,19 +126,26 @@ func lifecycleChaosRound(t *testing.T, seed uint64) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	payloads := []string{"ok", "ok", "ok", "p", "t", "s"}
-	for i := range 3 {
+	// The process pool's tasks: a type of the test worker and its payload.
+	procTasks := [][2]string{{"echo", "x"}, {"echo", "x"}, {"sleep", "1ms"}, {"exit", ""}, {"panic", "p"}, {"garbage", ""}, {"hang", ""}}
+	for i := range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pool := []string{"a", "b"}[i%2]
+			pool := []string{"a", "b", "a", "c"}[i]
 			for {
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				f, err := n.TrySubmit(actors.Task{Type: "chaos", Pool: pool, Payload: []byte(payloads[random(len(payloads))]),
-					Timeout: 20 * time.Millisecond, Retry: actors.RetryPolicy{MaxAttempts: 2, Backoff: backoff}})
+				task := actors.Task{Type: "chaos", Pool: pool, Payload: []byte(payloads[random(len(payloads))]),
+					Timeout: 20 * time.Millisecond, Retry: actors.RetryPolicy{MaxAttempts: 2, Backoff: backoff}}
+				if pool == "c" {
+					pt := procTasks[random(len(procTasks))]
+					task = actors.Task{Type: pt[0], Pool: pool, Payload: []byte(pt[1]), Timeout: 20 * time.Millisecond}
+				}
+				f, err := n.TrySubmit(task)
 				if err == nil {
 					accepted.Add(1)
 					futures.Store(f, struct{}{})
@@ -161,7 +184,7 @@ func lifecycleChaosRound(t *testing.T, seed uint64) {
 				return
 			case <-pace.C:
 			}
-			_ = n.CrashWorker([]string{"a", "b"}[random(2)], random(2))
+			_ = n.CrashWorker([]string{"a", "b", "c"}[random(3)], random(2))
 		}
 	}()
 
@@ -189,6 +212,13 @@ func lifecycleChaosRound(t *testing.T, seed uint64) {
 	wg.Wait()
 	require.Less(t, took, drain+stopGrace+2*time.Second, "Shutdown took too long")
 	<-n.Done()
+	entries, err := os.ReadDir(pidDir)
+	require.NoError(t, err)
+	for _, d := range entries {
+		pid, err := strconv.Atoi(d.Name())
+		require.NoError(t, err)
+		assert.False(t, alive(pid), "worker process %d outlived Shutdown", pid)
+	}
 
 	results := 0
 	futures.Range(func(k, _ any) bool {
@@ -211,4 +241,8 @@ func lifecycleChaosRound(t *testing.T, seed uint64) {
 		_, ok := res.(*protos.TaskResult)
 		require.True(t, ok, "envelope %d: %T", i, res)
 	}
+	deadLetters.Range(func(k, _ any) bool {
+		t.Errorf("dead letter: %s", k)
+		return true
+	})
 }

@@ -210,6 +210,38 @@ func TestEscalateRestartsThePool(t *testing.T) {
 	assert.Equal(t, 2, st.WorkersByState[actors.WorkerIdle]+st.WorkersByState[actors.WorkerBusy])
 }
 
+// TotalRestarts bounds the restarts of all the workers together: the
+// crash past it fails the pool to the root, which restarts every worker;
+// the per-worker budgets alone would not have tripped.
+func TestTotalRestartsFailsThePool(t *testing.T) {
+	log := newLifecycleLog()
+	n := newNode(t, actors.WithEventHook(log.hook), actors.WithHandler("echo", echo),
+		actors.WithPool(actors.PoolConfig{Name: "p", Workers: 3,
+			Backoff:       supervision.Backoff{Initial: time.Millisecond, Max: time.Millisecond},
+			TotalRestarts: supervision.Intensity{MaxRestarts: 2, Window: time.Hour}}))
+	require.NoError(t, n.WaitReady(context.Background()))
+	for i := range 2 {
+		require.NoError(t, n.CrashWorker("p", i))
+		log.waitFor(t, "worker restarted", func(e supervision.Event) bool {
+			_, ok := e.(supervision.WorkerRestarted)
+			return ok
+		})
+	}
+	require.NoError(t, n.CrashWorker("p", 2))
+	failed := log.waitFor(t, "pool failed", func(e supervision.Event) bool {
+		_, ok := e.(supervision.PoolFailed)
+		return ok
+	}).(supervision.PoolFailed)
+	assert.ErrorIs(t, failed.Reason, actors.ErrWorkerCrashed)
+	assert.Contains(t, failed.Reason.Error(), "TotalRestarts")
+	log.waitFor(t, "pool running again", poolState("p", "running"))
+	for range 10 {
+		f, err := n.TrySubmit(actors.Task{Type: "echo"})
+		require.NoError(t, err)
+		require.NoError(t, wait(t, f).Err)
+	}
+}
+
 // A pool restarted more often than PoolRestarts is given up: its queued
 // and new tasks fail with ErrWorkerCrashed.
 func TestPoolGivenUpPastPoolRestarts(t *testing.T) {

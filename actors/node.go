@@ -87,7 +87,9 @@ func WithLogger(l hclog.Logger) Option {
 
 // WithEventHook calls h with every event of the node: worker state
 // changes, failures, restarts, stuck and unhealthy workers, pool failures,
-// breaker transitions, quarantined tasks. Events are delivered in order on
+// breaker transitions, quarantined tasks. A node has one hook, set here by
+// its owner; any number of other readers take the same events from
+// Node.Subscribe. Events are delivered in order on
 // one goroutine of the node, also to the actor system's event stream; h may
 // call the node (Shutdown included: it does not wait for the hook), and
 // should be quick: while it blocks, events queue (up to
@@ -183,6 +185,7 @@ type Node struct {
 	stopEvents chan struct{}
 	eventsDone chan struct{}
 	dropped    atomic.Uint64
+	subscribers
 
 	pressure    atomic.Int32
 	memory      atomic.Uint64
@@ -316,10 +319,12 @@ func (n *Node) event(e supervision.Event) {
 	}
 }
 
-// dispatchEvents delivers events in order to the log, the hook and the
-// actor system's event stream, until the node has stopped.
+// dispatchEvents delivers events in order to the log, the subscriptions,
+// the hook and the actor system's event stream, until the node has
+// stopped; then it closes the subscriptions.
 func (n *Node) dispatchEvents() {
 	defer close(n.eventsDone)
+	defer n.closeAll()
 	n.dispatcherID.Store(goroutineID())
 	deliver := func(e supervision.Event) {
 		switch e.Kind() {
@@ -330,6 +335,7 @@ func (n *Node) dispatchEvents() {
 		default:
 			n.logger.Debug("supervision", "event", e.String())
 		}
+		n.offer(e)
 		if n.hook != nil {
 			n.hook(e)
 		}

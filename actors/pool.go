@@ -23,6 +23,7 @@ type pool struct {
 	node *Node
 	cfg  PoolConfig
 	pid  *actor.PID // set by the root actor before the node is ready
+	self *actor.PID // the same, written and read on the pool actor alone
 
 	// runCtx is the parent of every worker incarnation's context; canceling
 	// it signals every running handler (forced shutdown).
@@ -60,6 +61,7 @@ type pool struct {
 	runners        int           // runner goroutines alive
 	noRunner       chan struct{} // closed once halted and no runner is alive
 	quit           chan struct{} // closed by halt: every runner exits once idle
+	quitting       atomic.Bool   // set just before quit closes, for runners between tasks
 	proc           procState     // process pools: start errors, aborting starts
 	peak           int           // the most workers alive at once
 	idle           chan struct{} // closed once draining with nothing queued or in flight
@@ -92,6 +94,12 @@ func newPool(n *Node, cfg PoolConfig) (*pool, error) {
 	p := &pool{node: n, cfg: cfg, strategy: s, idle: make(chan struct{}), noRunner: make(chan struct{}), quit: make(chan struct{}),
 		haltDone: make(chan struct{}), state: PoolDegraded}
 	p.stateA.Store(uint32(PoolDegraded))
+	// The workers' strategy decides on the pool actor (protoactor runs
+	// HandleFailure there); its delayed restarts go back there too.
+	afterOnActor := func(d time.Duration, f func()) {
+		self := p.self // called on the pool actor
+		p.timers.after(d, func() { n.system.Root.Send(self, deferred{run: f}) })
+	}
 	after := func(d time.Duration, f func()) { p.timers.after(d, f) }
 	sopts := []supervision.StrategyOption{}
 	if cfg.Decider != nil {
@@ -105,7 +113,7 @@ func newPool(n *Node, cfg PoolConfig) (*pool, error) {
 		supervision.WithEventHook(n.event),
 		supervision.WithContained(isContained),
 		supervision.WithScope(cfg.Scope),
-		supervision.WithAfter(after),
+		supervision.WithAfter(afterOnActor),
 	)...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, cfg.Name, err)
@@ -420,7 +428,7 @@ func (p *pool) moveWorkerLocked(w *worker, s WorkerState) {
 	if s == WorkerIdle && p.dynamic() { // only the autoscaler reads it
 		w.idleSince = p.node.clock()
 	}
-	if p.node.hook != nil {
+	if p.node.wantsStates() {
 		p.node.event(supervision.WorkerStateChanged{Pool: p.cfg.Name, Worker: w.name, From: from.String(), To: s.String(), At: time.Now()})
 	}
 }
@@ -627,6 +635,7 @@ func (p *pool) stopRunners() {
 	p.mu.Lock()
 	if !p.runnersStopped {
 		p.runnersStopped = true
+		p.quitting.Store(true)
 		close(p.quit)
 	}
 	p.proc.stopStarts()

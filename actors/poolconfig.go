@@ -49,6 +49,15 @@ type PoolConfig struct {
 	// worker at once and does not count: the runner recovered it and only
 	// that task failed.
 	Restarts supervision.Intensity
+	// TotalRestarts bounds the restarts of all the pool's workers together,
+	// as an Erlang/OTP supervisor's intensity does across its children: a
+	// crash that would make more than MaxRestarts worker restarts within
+	// Window fails the pool to the root instead, which restarts it within
+	// PoolRestarts or gives it up. A zero MaxRestarts (the default) sets no
+	// such bound, so only each worker's Restarts applies; a zero Window
+	// with a MaxRestarts means supervision.Intensity's default (10s). Handler
+	// panics do not count, as for Restarts.
+	TotalRestarts supervision.Intensity
 	// Scope says which workers a crash restarts: supervision.OneForOne (the
 	// default: the crashed worker), AllForOne (every worker of the pool) or
 	// RestForOne (the crashed worker and those started after it).
@@ -178,6 +187,9 @@ func (c PoolConfig) WithDefaults() PoolConfig {
 	}
 	c.Restarts = intensityOr(c.Restarts, DefaultRestarts, DefaultRestartsWindow)
 	c.PoolRestarts = intensityOr(c.PoolRestarts, DefaultPoolRestarts, DefaultPoolRestartsWindow)
+	if c.TotalRestarts.MaxRestarts != 0 {
+		c.TotalRestarts = c.TotalRestarts.WithDefaults()
+	}
 	c.Backoff = c.Backoff.WithDefaults()
 	if c.StablePeriod == 0 {
 		c.StablePeriod = DefaultStablePeriod
@@ -272,6 +284,9 @@ func (c PoolConfig) validate() error {
 	}
 	if err := c.Restarts.Validate(); err != nil {
 		return fmt.Errorf("%w: pool %q: Restarts: %w", ErrInvalidConfig, c.Name, err)
+	}
+	if err := c.TotalRestarts.Validate(); err != nil {
+		return fmt.Errorf("%w: pool %q: TotalRestarts: %w", ErrInvalidConfig, c.Name, err)
 	}
 	if c.Kind == KindProcess {
 		return c.Process.validate(field("Process"))

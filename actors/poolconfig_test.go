@@ -212,6 +212,8 @@ func TestPoolConfigValidateNamesField(t *testing.T) {
 			`pool "p": Restarts: supervision: Intensity.MaxRestarts is -2; allowed: >= 0 (0 means the default), or NoRestarts (-1)`},
 		{"pool restarts", actors.PoolConfig{Name: "p", PoolRestarts: supervision.Intensity{Window: -time.Second}},
 			`pool "p": PoolRestarts: supervision: Intensity.Window is -1s; allowed: >= 0 (0 means the default)`},
+		{"total restarts", actors.PoolConfig{Name: "p", TotalRestarts: supervision.Intensity{MaxRestarts: -3}},
+			`pool "p": TotalRestarts: supervision: Intensity.MaxRestarts is -3; allowed: >= 0 (0 means the default), or NoRestarts (-1)`},
 		{"backoff", actors.PoolConfig{Name: "p", Backoff: supervision.Backoff{Multiplier: 0.5}},
 			`pool "p": supervision: Backoff.Multiplier is 0.5; allowed: >= 1 and finite (0 means the default, 2)`},
 		{"health", actors.PoolConfig{Name: "p", Health: &supervision.HealthPolicy{Interval: 100 * time.Millisecond}},

@@ -21,9 +21,9 @@ func (r *rootActor) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *actor.Started:
 		for _, p := range r.n.pools {
-			p := p
-			props := actor.PropsFromProducer(func() actor.Actor { return &poolActor{p: p} },
-				actor.WithSupervisor(p.supervisor))
+			a := &poolActor{p: p}
+			props := actor.PropsFromProducer(func() actor.Actor { return a },
+				actor.WithSupervisor(workerSupervision{a: a}))
 			pid, err := c.SpawnNamed(props, p.cfg.Name)
 			if err != nil {
 				r.n.logger.Error("spawn pool actor", "pool", p.cfg.Name, "error", err)
@@ -107,4 +107,56 @@ func (s poolSupervisor) StopChildren(...*actor.PID) {
 // ResumeChildren implements actor.Supervisor: a resumed pool restarts at once.
 func (s poolSupervisor) ResumeChildren(...*actor.PID) {
 	s.p.node.system.Root.Send(s.p.pid, restartPool{})
+}
+
+// workerSupervision is a pool actor's protoactor supervisor strategy, run
+// on the pool actor's goroutine when a worker actor fails: the pool's
+// supervision.Strategy decides, unless the pool actor has already asked
+// that worker to stop (a halt, a pool restart, a retirement), or the
+// failure exceeds PoolConfig.TotalRestarts (the pool fails to the root,
+// whose restart stops every worker). A stop stands: a restart sent after
+// it would reach a stopped actor as a dead letter.
+type workerSupervision struct{ a *poolActor }
+
+var _ actor.SupervisorStrategy = workerSupervision{}
+
+// HandleFailure implements actor.SupervisorStrategy.
+func (s workerSupervision) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, rs *actor.RestartStatistics, reason any, msg any) {
+	if s.a.stopAsked(child) || s.a.overBudget(reason) {
+		return
+	}
+	s.a.p.supervisor.HandleFailure(sys, stopAware{Supervisor: sup, a: s.a}, child, rs, reason, msg)
+}
+
+// stopAware is the pool actor's actor.Supervisor as the workers'
+// supervision.Strategy sees it: restarts and stops leave out the workers
+// the pool actor has asked to stop (its directives run on the pool actor,
+// at once or as a deferred message).
+type stopAware struct {
+	actor.Supervisor
+	a *poolActor
+}
+
+func (s stopAware) keep(pids []*actor.PID) []*actor.PID {
+	out := pids[:0:0]
+	for _, pid := range pids {
+		if !s.a.stopAsked(pid) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// RestartChildren implements actor.Supervisor.
+func (s stopAware) RestartChildren(pids ...*actor.PID) {
+	if pids = s.keep(pids); len(pids) > 0 {
+		s.Supervisor.RestartChildren(pids...)
+	}
+}
+
+// StopChildren implements actor.Supervisor.
+func (s stopAware) StopChildren(pids ...*actor.PID) {
+	if pids = s.keep(pids); len(pids) > 0 {
+		s.Supervisor.StopChildren(pids...)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -106,7 +107,10 @@ type incarnation struct {
 	sys  *actor.ActorSystem
 	ctx  context.Context
 	stop chan struct{}
-	be   backend // nil for in-process workers
+	// halted is set just before stop closes: runners read it between
+	// tasks, where an atomic load costs less than a select.
+	halted atomic.Bool
+	be     backend // nil for in-process workers
 }
 
 type workerActor struct {
@@ -163,10 +167,13 @@ func (a *workerActor) start(c actor.Context) {
 	p.runners += p.cfg.Concurrency
 	p.mu.Unlock()
 	a.inc = inc
+	// workerStarted goes first: a runner that panics at once sends
+	// crashWorker for this incarnation, which the pool actor must not take
+	// for a stale one (it would drop it and route to runners that are gone).
+	c.Send(inc.pool, workerStarted{w: w, inc: inc})
 	for range p.cfg.Concurrency {
 		go inc.run()
 	}
-	c.Send(inc.pool, workerStarted{w: w, inc: inc})
 }
 
 // halt ends the current incarnation: the pool actor hears of it first, so
@@ -185,6 +192,7 @@ func (a *workerActor) halt(c actor.Context, why workerDown) {
 	a.inc = nil
 	why.w, why.inc = a.w, inc
 	c.Send(inc.pool, why)
+	inc.halted.Store(true)
 	close(inc.stop)
 	if inc.be != nil {
 		inc.be.close()
@@ -222,14 +230,7 @@ func (inc *incarnation) run() {
 }
 
 func (inc *incarnation) stopped() bool {
-	select {
-	case <-inc.stop:
-		return true
-	case <-inc.w.pool.quit:
-		return true
-	default:
-		return false
-	}
+	return inc.halted.Load() || inc.w.pool.quitting.Load()
 }
 
 // exec runs f. It reports whether the handler panicked (or the backend

@@ -28,9 +28,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// protoactor's dead-letter throttle goroutine lives for one second
-	// after a dead letter and ends on its own.
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"))
+	goleak.VerifyTestMain(m)
 }
 
 // newNode starts a node with a cpu pool of 2 workers and an io pool, and
@@ -338,7 +336,7 @@ func TestProbes(t *testing.T) {
 		{http.MethodGet, "/healthz", http.StatusOK, "ok\n"},
 		{http.MethodGet, "/readyz", http.StatusOK, "ready\n"},
 		{http.MethodHead, "/healthz", http.StatusOK, ""},
-		{http.MethodGet, "/", http.StatusOK, "drover node adm: /metrics /status /healthz /readyz\n"},
+		{http.MethodGet, "/", http.StatusOK, ""},
 		{http.MethodPost, "/healthz", http.StatusMethodNotAllowed, ""},
 		{http.MethodGet, "/nope", http.StatusNotFound, ""},
 	}

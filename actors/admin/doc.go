@@ -2,6 +2,8 @@
 //
 // NewHandler serves, for one actors.Node:
 //
+//	GET /          the live dashboard (a page, its files under /ui/)
+//	GET /events    the dashboard's stream of the node (Server-Sent Events)
 //	GET /metrics   Prometheus text format: the node's counters and gauges
 //	GET /status    the node's pools, workers and queues as JSON (Status)
 //	GET /healthz   200 while the process serves HTTP
@@ -14,6 +16,37 @@
 //
 // Start binds an address and serves a handler until Shutdown; FetchStatus
 // reads a node's /status from another process.
+//
+// # Dashboard
+//
+// The page at / shows the node and its pools (kind, strategy, lifecycle
+// state, each worker as a cell coloured by its state, queue depth per
+// priority, completed/failed/rejected counts and rates, p50/p99 queue wait
+// and run time, breaker states, scale bounds), the node's events as they
+// happen (restarts with their reasons, give-ups, scale steps, breaker
+// transitions, resource pressure, pool state changes), throughput and
+// latency charts over the last five minutes, and the cluster's members for
+// a member. It is read-only, and its files are embedded: it loads nothing
+// from elsewhere.
+//
+// The page never polls. It opens /events, on which the server pushes:
+//
+//	hello    the node's name, the sample interval and the charts' history
+//	frame    a Frame after each sample (WithSampleInterval, 1 s by default):
+//	         the Status and the rates since the previous sample
+//	node     a node event as it happens (all kinds but worker-state-changed)
+//	dropped  how many events this stream has lost for falling behind
+//	end      why the stream ends: the node stopped, or the server shuts down
+//
+// One sampler per handler reads Node.Stats once per interval and publishes
+// each frame once, encoded, for every stream; the events come from a
+// Node.Subscribe of the stream's own. What a stream holds for its client is
+// bounded: 256 events (beyond, they are dropped, counted and reported) and
+// the latest frame (a slow client skips frames). Each write has a deadline
+// of 10 s, past which the client is cut off; WithMaxStreams bounds the
+// streams open at once. A stream ends when its client goes, when the node
+// stops, and, on a Server from Start, when Shutdown begins (a handler
+// mounted on a server of the caller's ends with the client or the node).
 //
 // # No global side effects
 //

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,6 +35,9 @@ type options struct {
 	logger    hclog.Logger
 	cluster   func() ClusterStatus
 	reason    func() string
+	// The dashboard's.
+	interval   time.Duration
+	maxStreams int
 }
 
 // WithReady replaces the readiness test of /readyz, /status and
@@ -82,6 +86,20 @@ func WithClusterView(view func() ClusterStatus) Option {
 	return func(o *options) { o.cluster = view }
 }
 
+// WithSampleInterval sets how often the dashboard samples the node for its
+// frames and charts; DefaultSampleInterval if d is 0 or less. The charts
+// keep 300 samples.
+func WithSampleInterval(d time.Duration) Option {
+	return func(o *options) { o.interval = d }
+}
+
+// WithMaxStreams bounds the dashboard's event streams open at once (one per
+// open page); DefaultMaxStreams if n is 0 or less. A page past the bound
+// gets 503 and tries again.
+func WithMaxStreams(n int) Option {
+	return func(o *options) { o.maxStreams = n }
+}
+
 func newOptions(opts []Option) options {
 	var o options
 	for _, opt := range opts {
@@ -89,6 +107,12 @@ func newOptions(opts []Option) options {
 	}
 	if o.logger == nil {
 		o.logger = hclog.NewNullLogger()
+	}
+	if o.interval <= 0 {
+		o.interval = DefaultSampleInterval
+	}
+	if o.maxStreams <= 0 {
+		o.maxStreams = DefaultMaxStreams
 	}
 	return o
 }
@@ -100,10 +124,13 @@ func (o options) errorLog() *log.Logger {
 	return log.New(io.Discard, "", 0)
 }
 
-// NewHandler returns the admin endpoint of n: /metrics, /status, /healthz
-// and /readyz (see the package doc), all GET or HEAD. It has a Prometheus
-// registry of its own and changes no global state. The handler is safe for
-// concurrent use and keeps working, reporting not ready, after n stops.
+// NewHandler returns the admin endpoint of n: the dashboard at /, its
+// event stream /events, /metrics, /status, /healthz and /readyz (see the
+// package doc), all GET or HEAD. It has a Prometheus registry of its own
+// and changes no global state. It starts the dashboard's sampler, a
+// goroutine that reads n.Stats once per sample interval and ends when n
+// stops. The handler is safe for concurrent use and keeps working,
+// reporting not ready, after n stops.
 func NewHandler(n *actors.Node, opts ...Option) http.Handler {
 	o := newOptions(opts)
 	ready := o.ready
@@ -158,10 +185,10 @@ func NewHandler(n *actors.Node, opts ...Option) http.Handler {
 		}
 		plain(w, http.StatusServiceUnavailable, "not ready: the node is draining or stopped")
 	})
-	index := "drover node " + n.Stats().Name + ": /metrics /status /healthz /readyz"
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		plain(w, http.StatusOK, index)
-	})
+	dash := newDashboard(n, startSampler(n, ready, o.cluster, o.interval), o)
+	mux.HandleFunc("GET /{$}", dash.serveIndex)
+	mux.Handle("GET /ui/", dash.static)
+	mux.HandleFunc("GET /events", dash.serveEvents)
 	return mux
 }
 

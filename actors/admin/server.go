@@ -41,6 +41,11 @@ func Start(addr string, h http.Handler, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w on %s: %w", ErrListen, addr, err)
 	}
+	// Requests carry closing in their context: the dashboard's streams,
+	// which never end on their own, end when Shutdown begins; other
+	// requests run on until Shutdown's deadline.
+	closing := make(chan struct{})
+	base := context.WithValue(context.Background(), shutdownKey{}, closing)
 	s := &Server{
 		srv: &http.Server{
 			Handler:           h,
@@ -49,10 +54,13 @@ func Start(addr string, h http.Handler, opts ...Option) (*Server, error) {
 			WriteTimeout:      writeTimeout,
 			IdleTimeout:       idleTimeout,
 			ErrorLog:          o.errorLog(),
+			BaseContext:       func(net.Listener) context.Context { return base },
 		},
 		addr: ln.Addr(),
 		done: make(chan struct{}),
 	}
+	var once sync.Once
+	s.srv.RegisterOnShutdown(func() { once.Do(func() { close(closing) }) })
 	go func() {
 		defer close(s.done)
 		err := s.srv.Serve(ln)
@@ -80,8 +88,9 @@ func (s *Server) Err() error {
 	return s.err
 }
 
-// Shutdown stops the server: it stops accepting connections, lets the
-// requests in progress finish until ctx ends, then closes what remains.
+// Shutdown stops the server: it stops accepting connections, ends the
+// dashboard's event streams, lets the requests in progress finish until
+// ctx ends, then closes what remains.
 // It returns once the serving goroutine has ended, with ctx's error if
 // requests had to be cut off. Calls after the first return nil.
 func (s *Server) Shutdown(ctx context.Context) error {

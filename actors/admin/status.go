@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/drover-go/drover/actors"
 )
@@ -24,6 +25,14 @@ type Status struct {
 	Pools []PoolStatus `json:"pools"`
 	// Totals adds up the pools' counters.
 	Totals Counters `json:"totals"`
+	// Pressure is the node's resource level ("normal", "soft", "hard");
+	// MemoryBytes and CPUPercent its last resource sample (0 without
+	// resource limits).
+	Pressure    string  `json:"pressure"`
+	MemoryBytes uint64  `json:"memory_bytes"`
+	CPUPercent  float64 `json:"cpu_percent"`
+	// DroppedEvents counts events the node dropped before delivering them.
+	DroppedEvents uint64 `json:"dropped_events"`
 	// Cluster is the cluster as the node's member sees it; nil (and
 	// omitted) for a node alone (see WithClusterView).
 	Cluster *ClusterStatus `json:"cluster,omitempty"`
@@ -101,6 +110,9 @@ type PoolStatus struct {
 	Name     string `json:"name"`
 	Kind     string `json:"kind"`
 	Strategy string `json:"strategy"`
+	// State is the pool's lifecycle state ("running", "degraded",
+	// "restarting", "failed", "draining", "halted").
+	State string `json:"state"`
 	// Workers counts workers that are not dead; MinWorkers, MaxWorkers and
 	// PeakWorkers bound and record the pool's size.
 	Workers     int `json:"workers"`
@@ -119,6 +131,10 @@ type PoolStatus struct {
 	Counters
 	// WorkerStates counts workers per state name ("idle", "busy", ...).
 	WorkerStates map[string]int `json:"worker_states"`
+	// QueueWait and Run are the quantiles of the time tasks waited in the
+	// queue and of handler run times, since the node started.
+	QueueWait Latency `json:"queue_wait"`
+	Run       Latency `json:"run"`
 	// Breakers gives each circuit breaker's state ("closed", "open",
 	// "half-open"), keyed by task type ("" for the pool's own); omitted when
 	// the pool has none.
@@ -130,6 +146,20 @@ type PoolStatus struct {
 	// when empty.
 	StartError string `json:"start_error,omitempty"`
 }
+
+// Latency gives quantiles of a latency distribution in milliseconds, and
+// the number of durations it holds.
+type Latency struct {
+	Count uint64  `json:"count"`
+	P50MS float64 `json:"p50_ms"`
+	P99MS float64 `json:"p99_ms"`
+}
+
+func newLatency(s actors.HistogramSnapshot) Latency {
+	return Latency{Count: s.Count, P50MS: ms(s.Quantile(0.5)), P99MS: ms(s.Quantile(0.99))}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // QueueDepth counts queued tasks by priority.
 type QueueDepth struct {
@@ -183,12 +213,14 @@ type WorkerStatus struct {
 // NewStatus builds the Status of a node from its stats and readiness. It
 // is safe for concurrent use.
 func NewStatus(s actors.NodeStats, ready bool) Status {
-	st := Status{Node: s.Name, Ready: ready, Pools: make([]PoolStatus, 0, len(s.Pools))}
+	st := Status{Node: s.Name, Ready: ready, Pools: make([]PoolStatus, 0, len(s.Pools)),
+		Pressure: s.Pressure, MemoryBytes: s.Memory, CPUPercent: s.CPUPercent, DroppedEvents: s.DroppedEvents}
 	for _, p := range s.Pools {
 		ps := PoolStatus{
 			Name:          p.Name,
 			Kind:          p.Kind.String(),
 			Strategy:      p.Strategy,
+			State:         p.State.String(),
 			Workers:       p.Workers,
 			MinWorkers:    p.MinWorkers,
 			MaxWorkers:    p.MaxWorkers,
@@ -209,6 +241,8 @@ func NewStatus(s actors.NodeStats, ready bool) Status {
 			WorkerStates: map[string]int{},
 			WorkerList:   make([]WorkerStatus, 0, len(p.WorkerStats)),
 			StartError:   p.StartError,
+			QueueWait:    newLatency(p.QueueWait),
+			Run:          newLatency(p.Run),
 		}
 		for state, n := range p.WorkersByState {
 			ps.WorkerStates[actors.WorkerState(state).String()] = n

@@ -21,9 +21,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// protoactor's dead-letter throttle goroutine lives for one second
-	// after a dead letter and ends on its own.
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"))
+	goleak.VerifyTestMain(m)
 }
 
 const samplePath = "../../examples/node/drover.hcl"

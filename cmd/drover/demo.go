@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drover-go/drover/actors"
+	"github.com/drover-go/drover/actors/admin"
 )
 
 // demoOptions are the settings of one demo run, as the flags give them.
@@ -26,6 +27,7 @@ type demoOptions struct {
 	DrainTimeout time.Duration // how long the final shutdown may drain
 	JSON         bool          // print the report as JSON
 	LogLevel     string        // hclog level
+	Admin        string        // serve the admin endpoint and dashboard here; "" for none
 }
 
 // defaultDemoOptions returns the flags' defaults.
@@ -97,6 +99,11 @@ second otherwise), then the report to stdout: totals, latency from submission
 to result, and per pool its workers, their states, results and restarts.
 With --json the report is one JSON object.
 
+With --admin ADDR the node also serves its admin endpoint there, the live
+dashboard at / included (the log line "dashboard" gives its URL), until the
+report is written: a way to watch the pools, restarts and charts while the
+workload runs, say with --tasks 0 --duration 2m.
+
 The node's shutdown stops and reaps the worker processes; the demo checks
 that none is left (on Linux, from /proc).
 
@@ -104,7 +111,8 @@ The exit status is 1 if an accepted task never got a result (lost is not 0)
 or a worker process outlived the node, 2 if a flag is out of range.`,
 		Example: `  drover demo
   drover demo --tasks 100000 --concurrency 256 --fault-rate 0.05 --json
-  drover demo --tasks 0 --duration 30s`,
+  drover demo --tasks 0 --duration 30s
+  drover demo --tasks 0 --duration 2m --admin 127.0.0.1:9090`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.LogLevel = g.logLevel
@@ -121,6 +129,7 @@ or a worker process outlived the node, 2 if a flag is out of range.`,
 	f.DurationVar(&o.TaskTimeout, "task-timeout", o.TaskTimeout, "timeout of each task, from submission to result")
 	f.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "how long the final shutdown lets queued and running tasks finish")
 	f.BoolVar(&o.JSON, "json", o.JSON, "print the report as one JSON object")
+	f.StringVar(&o.Admin, "admin", o.Admin, `serve the node's admin endpoint and live dashboard on this host:port ("127.0.0.1:0" picks a free port)`)
 	return cmd
 }
 
@@ -213,6 +222,19 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*dem
 	node, err := actors.NewNode(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
+	}
+	if o.Admin != "" {
+		srv, err := admin.Start(o.Admin, admin.NewHandler(node), admin.WithLogger(logger))
+		if err != nil {
+			_, _ = node.Shutdown(context.Background())
+			return nil, failuref("--admin: %w", err)
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(ctx)
+		}()
+		logger.Info("dashboard", "url", "http://"+srv.Addr().String()+"/")
 	}
 	logger.Info("demo started", "tasks", o.Tasks, "concurrency", o.Concurrency,
 		"fault_rate", o.FaultRate, "seed", o.Seed, "duration", o.Duration, "pools", len(node.Stats().Pools))

@@ -60,6 +60,9 @@ examples/node/drover.hcl) and runs it until SIGINT or SIGTERM.
 The admin endpoint serves, on the configured address (127.0.0.1:9090 unless
 the file or --admin names another; on loopback only by default):
 
+  /          the live dashboard, in a browser: pools, workers, queues,
+             rates, latency, events and charts, pushed as they change
+  /events    the dashboard's stream (Server-Sent Events)
   /metrics   Prometheus text format: drover_* series per pool, go_*, process_*
   /status    the node's pools, workers and queues as JSON ('drover status')
   /healthz   200 while the process serves HTTP

@@ -18,19 +18,21 @@ import (
 
 // statusOptions are the settings of `drover status`, as the flags give them.
 type statusOptions struct {
-	Addr    string        // the node's admin address, host:port or a URL
-	JSON    bool          // print the status as JSON
-	Timeout time.Duration // bounds the whole request
+	Addr     string        // the node's admin address, host:port or a URL
+	JSON     bool          // print the status as JSON
+	Timeout  time.Duration // bounds the whole request
+	Watch    bool          // refresh until interrupted
+	Interval time.Duration // between refreshes, with Watch
 }
 
 func defaultStatusOptions() statusOptions {
-	return statusOptions{Addr: config.DefaultAdminAddress, Timeout: 5 * time.Second}
+	return statusOptions{Addr: config.DefaultAdminAddress, Timeout: 5 * time.Second, Interval: 2 * time.Second}
 }
 
 func newStatusCmd() *cobra.Command {
 	o := defaultStatusOptions()
 	cmd := &cobra.Command{
-		Use:   "status [--addr ADDR] [--json]",
+		Use:   "status [--addr ADDR] [--json | --watch [--interval D]]",
 		Short: "Show a running node's pools, workers, queues and cluster",
 		Long: `Status reads /status from the admin endpoint of a node started with
 'drover run' (or of any service serving Drover's admin handler) and prints it:
@@ -44,11 +46,21 @@ half-open) when a pool has any.
 
 With --json it prints the status as one JSON object, as /status serves it.
 
-Exit status: 0 when the node answered; 1 when it cannot be reached or does
-not answer as a Drover admin endpoint (the message names the address); 2 for
-a bad flag.`,
+With --watch it shows the status again every --interval (2s), like a
+monitor: on a terminal it redraws the screen, elsewhere it writes one frame
+after another; each frame says when it was taken and adds the node's task
+rates since the previous one. A node that stops answering is shown as
+UNREACHABLE, since when, after how many attempts and why, and its last
+numbers are not shown as if they were current; the watch keeps trying and
+shows the node again once it answers. The node's own dashboard, at its admin
+address in a browser, shows the same live, with charts and events.
+
+Exit status: 0 when the node answered (with --watch: when interrupted); 1
+when it cannot be reached or does not answer as a Drover admin endpoint (the
+message names the address); 2 for a bad flag.`,
 		Example: `  drover status
-  drover status --addr 127.0.0.1:9090 --json`,
+  drover status --addr 127.0.0.1:9090 --json
+  drover status --watch --interval 1s`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runStatus(cmd.Context(), o, cmd.OutOrStdout())
@@ -57,7 +69,9 @@ a bad flag.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Addr, "addr", o.Addr, `the node's admin address: host:port, or a URL such as "http://host:9090"`)
 	f.BoolVar(&o.JSON, "json", o.JSON, "print the status as one JSON object")
-	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "give up on the node after this long")
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "give up on the node after this long (with --watch: on each refresh, at most --interval)")
+	f.BoolVar(&o.Watch, "watch", o.Watch, "refresh the status every --interval until interrupted")
+	f.DurationVar(&o.Interval, "interval", o.Interval, "time between refreshes with --watch")
 	return cmd
 }
 
@@ -68,6 +82,13 @@ func runStatus(ctx context.Context, o statusOptions, w io.Writer) error {
 		return usageErrorf(`--addr is ""; allowed: host:port or a URL, such as %q`, config.DefaultAdminAddress)
 	case o.Timeout <= 0:
 		return usageErrorf("--timeout is %s; allowed: more than 0", o.Timeout)
+	case o.Watch && o.JSON:
+		return usageErrorf("--watch and --json do not go together: --watch is for people; for a program, read /status (or --json) as often as it needs")
+	case o.Watch && o.Interval < minWatchInterval:
+		return usageErrorf("--interval is %s; allowed: %s or more", o.Interval, minWatchInterval)
+	}
+	if o.Watch {
+		return runStatusWatch(ctx, o, w)
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()

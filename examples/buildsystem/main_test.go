@@ -30,9 +30,7 @@ func TestMain(m *testing.M) {
 	if _, set := os.LookupEnv("GORACE"); !set {
 		_ = os.Setenv("GORACE", "atexit_sleep_ms=0")
 	}
-	// protoactor's dead-letter throttle goroutine lives for one throttle
-	// interval after a dead letter and then ends on its own.
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"))
+	goleak.VerifyTestMain(m)
 }
 
 // broken is a small build with one of each failure: cmd/app's tests are

@@ -13,9 +13,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// protoactor's dead-letter throttle goroutine lives for one throttle
-	// interval after a dead letter and then ends on its own.
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"))
+	goleak.VerifyTestMain(m)
 }
 
 func TestRun(t *testing.T) {
