@@ -151,9 +151,6 @@
 //
 //   - One member per process: protoactor's remote keeps global state (gRPC's
 //     logger) and its cluster races with itself when two run in one process.
-//     The race detector also reports a race inside protoactor's cluster
-//     alone (its block list, written by the gossip actor and read by the
-//     provider); Drover's code is not involved.
 //   - Starting a member takes a little over a second: protoactor's
 //     StartMember waits one second.
 //   - Task.Retry is not carried to other members (Submit refuses it) and
