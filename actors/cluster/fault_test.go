@@ -22,7 +22,7 @@ import (
 // use the providers' defaults (a faster etcd heartbeat); the bounds below
 // are for those.
 //
-// Rounds: one under -short, three without.
+// Rounds: two under -short, three without.
 
 const (
 	faultLease      = cluster.DefaultLeaseTTL      // etcd lease TTL
@@ -57,7 +57,7 @@ func dropBound(provider string) time.Duration {
 
 func faultRounds() int {
 	if testing.Short() {
-		return 1
+		return 2
 	}
 	return 3
 }
