@@ -195,7 +195,8 @@ func accessInDrover(report string) bool {
 }
 
 // TestRunClusterEtcdDown runs a member on etcd, stops etcd, and checks
-// that /readyz then says why the member is not ready, and that one
+// that /readyz and drover status then say why the member is not ready,
+// and that one
 // SIGTERM ends drover run within drain_timeout and a few seconds, with
 // exit status 0: deregistration gives up at the drain's deadline and the
 // lease expires on its own.
@@ -251,6 +252,10 @@ cluster {
 	}
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 	assert.Contains(t, body, "not ready: cluster member: etcd at "+endpoint+" has not answered for")
+	status, err := exec.CommandContext(ctx, bin, "status", "--addr", addr).Output()
+	require.NoError(t, err)
+	assert.Contains(t, string(status), "node e2e (not ready)")
+	assert.Contains(t, string(status), "\n  not ready: etcd at "+endpoint+" has not answered for")
 
 	start := time.Now()
 	out, err := p.terminate(ctx, t)
