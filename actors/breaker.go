@@ -57,12 +57,13 @@ type breakers struct {
 // breakerTicket is what an admitted task keeps until its result: its
 // admission by the pool's breaker and by its type's.
 type breakerTicket struct {
+	set        *breakers // the breakers that admitted it (Reconfigure may replace the pool's)
 	whole, typ supervision.Ticket
 	br         *supervision.Breaker // the type's breaker; nil: not admitted
 }
 
-func newBreakers(p *pool, cfg supervision.BreakerConfig) (*breakers, error) {
-	b := &breakers{pool: p, cfg: cfg, scope: p.cfg.BreakerScope}
+func newBreakers(p *pool, cfg supervision.BreakerConfig, scope BreakerScope) (*breakers, error) {
+	b := &breakers{pool: p, cfg: cfg, scope: scope}
 	whole, err := b.make("")
 	if err != nil {
 		return nil, err
@@ -108,7 +109,7 @@ func (b *breakers) allow(taskType string) (breakerTicket, error) {
 		b.whole.Done(whole, supervision.Skipped) // the task never ran
 		return breakerTicket{}, fmt.Errorf("%w: pool %q, task type %q: %w", ErrCircuitOpen, b.pool.cfg.Name, taskType, err)
 	}
-	return breakerTicket{whole: whole, typ: typ, br: br}, nil
+	return breakerTicket{set: b, whole: whole, typ: typ, br: br}, nil
 }
 
 // skip gives back the admission of a task that was refused after allow:

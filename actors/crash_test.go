@@ -13,8 +13,8 @@ import (
 )
 
 func TestBudgetExceededFailsPool(t *testing.T) {
-	var log eventLog
-	n := newNode(t, actors.WithEventHook(log.hook), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1,
+	w := newWatch()
+	n := newNode(t, w.option(), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1,
 		Restarts:     supervision.Intensity{MaxRestarts: supervision.NoRestarts},
 		PoolRestarts: supervision.Intensity{MaxRestarts: supervision.NoRestarts}}))
 	release, started := make(chan struct{}), make(chan struct{})
@@ -37,24 +37,26 @@ func TestBudgetExceededFailsPool(t *testing.T) {
 	assert.Equal(t, 1, st.WorkersByState[actors.WorkerDead])
 	assert.Equal(t, st.Submitted, st.Completed+st.Failed)
 
-	eventually(t, "the pool-failed event", func() bool { return log.count(supervision.KindPoolFailed) == 1 })
+	w.waitFor(t, "pool failed", ofKind(supervision.KindPoolFailed))
+	assert.Equal(t, 1, w.count(supervision.KindPoolFailed))
 	require.ErrorIs(t, n.CrashWorker("p", 0), actors.ErrWorkerCrashed)
 	require.ErrorIs(t, n.CrashWorker("p", 3), actors.ErrInvalidTask)
 	require.ErrorIs(t, n.CrashWorker("q", 0), actors.ErrNoPool)
 }
 
 func TestFailedPoolIsRestarted(t *testing.T) {
-	var log eventLog
-	n := newNode(t, actors.WithEventHook(log.hook), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 2,
+	w := newWatch()
+	n := newNode(t, w.option(), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 2,
 		Restarts: supervision.Intensity{MaxRestarts: supervision.NoRestarts},
 		Backoff:  supervision.Backoff{Initial: time.Millisecond, Max: time.Millisecond}}))
-	eventually(t, "the workers to start", func() bool { return n.Stats().Pools[0].WorkersByState[actors.WorkerIdle] == 2 })
+	ready(t, n)
 	require.NoError(t, n.CrashWorker("p", 0))
 	require.NoError(t, n.CrashWorker("p", 1))
-	eventually(t, "the pool to fail", func() bool { return log.count(supervision.KindPoolFailed) == 1 })
+	w.waitFor(t, "pool failed", ofKind(supervision.KindPoolFailed))
+	assert.Equal(t, 1, w.count(supervision.KindPoolFailed))
 	// Tasks submitted meanwhile wait for the restart instead of failing.
 	f, err := n.Submit(context.Background(), actors.Task{Func: func(context.Context) (any, error) { return "after", nil }})
 	require.NoError(t, err)
 	assert.Equal(t, "after", wait(t, f).Value)
-	eventually(t, "both workers back", func() bool { return n.Stats().Pools[0].WorkersByState[actors.WorkerIdle] == 2 })
+	w.waitUntil(t, "both workers back", func() bool { return n.Stats().Pools[0].WorkersByState[actors.WorkerIdle] == 2 })
 }

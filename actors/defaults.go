@@ -26,6 +26,8 @@ const (
 	MaxConcurrency = 1 << 16
 	// MaxQueueCapacity bounds PoolConfig.QueueCapacity.
 	MaxQueueCapacity = 1 << 26
+	// MaxWeight bounds each of PoolConfig.Weights (router.MaxWeight).
+	MaxWeight = router.MaxWeight
 
 	// DefaultIOWorkers is the number of workers of an io or process pool.
 	// A cpu or mixed pool has one per GOMAXPROCS.
@@ -74,6 +76,11 @@ const (
 	DefaultScaleUpAfter         = 2
 	DefaultScaleDownUtilization = 0.3
 	DefaultScaleCooldown        = 5 * time.Second
+
+	// DefaultResourceInterval is ResourceLimits.Interval's default, and
+	// DefaultResourceWindowIntervals its Window's, in intervals.
+	DefaultResourceInterval        = time.Second
+	DefaultResourceWindowIntervals = 5
 
 	// DefaultProcessStartTimeout bounds a child's start-up handshake.
 	DefaultProcessStartTimeout = 10 * time.Second

@@ -37,6 +37,20 @@
 // Nothing spins and nothing polls. Within a pool, a task never starts while a
 // task of a higher priority waits.
 //
+// # The lean path
+//
+// Submit returns a *Future per task, a heap object the caller may keep as
+// long as it likes. A caller that runs many tasks and only wants their
+// results can use a Submitter (Node.NewSubmitter) instead: it keeps a window
+// of task records and reuses each once its result is delivered and its
+// runner has let it go, so that at steady state a task costs no heap object
+// of Drover's. Results come back by value from Next, in the order tasks
+// end, with the tag the caller gave Submit; exactly one per accepted task,
+// as for Submit. The lean path takes tasks without timers (no Timeout,
+// Context or retries, and pools without a TaskTimeout or retry policy):
+// with no timer holding a record, a record can never be reached after its
+// reuse. ExampleSubmitter shows it.
+//
 // # Faults, scaling and limits
 //
 // A crashed worker restarts after an exponential backoff within a restart

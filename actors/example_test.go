@@ -105,3 +105,45 @@ func ExampleNode_Subscribe() {
 	// worker-restarted
 	// dropped: 0
 }
+
+// A Submitter runs many tasks without a heap object per task: results come
+// back by value from Next, tagged, in the order the tasks end.
+func ExampleSubmitter() {
+	node, err := actors.NewNode(
+		actors.WithPool(actors.PoolConfig{Name: "cpu", Workers: 2}),
+		actors.WithHandler("square", func(_ context.Context, p []byte) ([]byte, error) {
+			return []byte{p[0] * p[0]}, nil
+		}),
+	)
+	if err != nil {
+		panic(err)
+	}
+	defer node.Shutdown(context.Background())
+
+	s, err := node.NewSubmitter(4) // at most 4 results waiting for Next
+	if err != nil {
+		panic(err)
+	}
+	squares := make([]byte, 10)
+	submitted, collected := 0, 0
+	for collected < len(squares) {
+		for submitted < len(squares) {
+			n := byte(submitted)
+			if err := s.Submit(context.Background(), actors.Task{Type: "square", Payload: []byte{n}}, uint64(n)); err != nil {
+				break // ErrWindowFull: collect first
+			}
+			submitted++
+		}
+		c, err := s.Next(context.Background())
+		if err != nil {
+			panic(err)
+		}
+		if c.Result.Err != nil {
+			panic(c.Result.Err)
+		}
+		squares[c.Tag] = c.Result.Output[0]
+		collected++
+	}
+	fmt.Println(squares)
+	// Output: [0 1 4 9 16 25 36 49 64 81]
+}

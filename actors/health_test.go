@@ -15,9 +15,9 @@ import (
 )
 
 func TestUnhealthyWorkerIsRestarted(t *testing.T) {
-	var log eventLog
+	w := newWatch()
 	var sick atomic.Bool
-	n := newNode(t, actors.WithEventHook(log.hook), actors.WithPool(actors.PoolConfig{
+	n := newNode(t, w.option(), actors.WithPool(actors.PoolConfig{
 		Name: "p", Workers: 2,
 		Health:  &supervision.HealthPolicy{Interval: 2 * time.Millisecond, Timeout: time.Millisecond, FailureThreshold: 3},
 		Backoff: supervision.Backoff{Initial: time.Millisecond, Max: time.Millisecond},
@@ -28,11 +28,12 @@ func TestUnhealthyWorkerIsRestarted(t *testing.T) {
 			return nil
 		},
 	}))
-	eventually(t, "healthy rounds", func() bool { return n.Stats().Pools[0].WorkersByState[actors.WorkerIdle] == 2 })
+	ready(t, n)
 	sick.Store(true)
-	eventually(t, "w1 to be found unhealthy", func() bool { return log.count(supervision.KindWorkerUnhealthy) >= 1 })
+	u := w.waitFor(t, "w1 unhealthy", ofKind(supervision.KindWorkerUnhealthy)).(supervision.WorkerUnhealthy)
+	assert.Equal(t, "p/w1", u.Worker)
 	sick.Store(false)
-	eventually(t, "w1 to be restarted", func() bool {
+	w.waitUntil(t, "w1 restarted", func() bool {
 		st := n.Stats().Pools[0]
 		return st.Unhealthy >= 1 && st.WorkerStats[1].Restarts >= 1 && st.WorkerStats[1].State == actors.WorkerIdle
 	})
@@ -44,8 +45,8 @@ func TestUnhealthyWorkerIsRestarted(t *testing.T) {
 }
 
 func TestStateTransitionsAreEvents(t *testing.T) {
-	var log eventLog
-	n, err := actors.NewNode(actors.WithEventHook(log.hook), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}))
+	w := newWatch()
+	n, err := actors.NewNode(w.option(), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}))
 	require.NoError(t, err)
 	f, err := n.SubmitFunc(context.Background(), "p", func(context.Context) (any, error) { return nil, nil })
 	require.NoError(t, err)
@@ -53,13 +54,11 @@ func TestStateTransitionsAreEvents(t *testing.T) {
 	_, err = n.Shutdown(context.Background())
 	require.NoError(t, err)
 	var moves []string
-	log.mu.Lock()
-	for _, e := range log.events {
+	for _, e := range w.events() {
 		if sc, ok := e.(supervision.WorkerStateChanged); ok {
 			moves = append(moves, sc.From+">"+sc.To)
 		}
 	}
-	log.mu.Unlock()
 	// The task may come before or after the worker is idle.
 	assert.Subset(t, moves, []string{"starting>idle", "idle>busy", "busy>idle", "idle>stopping", "stopping>dead"})
 	assert.Zero(t, n.Stats().DroppedEvents)

@@ -185,6 +185,10 @@ func (a *poolActor) Receive(c actor.Context) {
 		a.giveUp(m.reason)
 	case crashPool:
 		a.failPool(c, m.reason)
+	case reconfigurePool:
+		a.reconfigure(c, m)
+	case retireWorker:
+		a.retire(c, m.w)
 	default:
 		a.receiveEnvelope(c, m)
 	}
@@ -216,7 +220,7 @@ func (a *poolActor) settleLocked() {
 	}
 	all := true
 	for _, w := range p.workers {
-		if w.active && !w.state.live() {
+		if w.active && !w.retiring && !w.state.live() {
 			all = false
 			break
 		}
@@ -275,7 +279,7 @@ func (a *poolActor) workerStarted(m workerStarted) {
 	w.inc = m.inc
 	w.be = m.inc.be
 	w.started++
-	if w.started == 1 && w.id < p.cfg.Workers {
+	if w.started == 1 && w.id < p.startWorkers {
 		p.node.workerUp()
 	}
 	a.health.forget(w)
@@ -425,6 +429,7 @@ func (a *poolActor) terminated(c actor.Context, who *actor.PID) {
 		}
 		return
 	case asked || retired:
+		a.settleLocked() // a retired worker no longer counts
 		p.dispatchLocked()
 		p.mu.Unlock()
 		return
@@ -449,7 +454,7 @@ func (a *poolActor) terminated(c actor.Context, who *actor.PID) {
 	p.mu.Unlock()
 	p.node.logger.Warn("worker stopped for good", "worker", w.name, "alive", alive)
 	for _, f := range failed {
-		f.finish(Result{Err: fmt.Errorf("%w: pool %q has no worker left to drain its queue", ErrShuttingDown, p.cfg.Name)}, nil)
+		f.finishOut(Result{Err: fmt.Errorf("%w: pool %q has no worker left to drain its queue", ErrShuttingDown, p.cfg.Name)}, nil)
 	}
 	if alive == 0 && state == PoolRestarting {
 		reason := fmt.Errorf("%w: every worker of pool %q stopped for good", ErrWorkerCrashed, p.cfg.Name)
@@ -536,7 +541,7 @@ func (a *poolActor) giveUp(reason error) {
 	p.mu.Unlock()
 	p.node.logger.Error("pool given up", "pool", p.cfg.Name, "reason", reason)
 	for _, f := range failed {
-		f.finish(Result{Err: err}, nil)
+		f.finishOut(Result{Err: err}, nil)
 	}
 }
 
@@ -561,7 +566,7 @@ func (a *poolActor) drain() {
 	p.checkIdleLocked()
 	p.mu.Unlock()
 	for _, f := range failed {
-		f.finish(Result{Err: fmt.Errorf("%w: pool %q has no live worker to drain its queue", ErrShuttingDown, p.cfg.Name)}, nil)
+		f.finishOut(Result{Err: fmt.Errorf("%w: pool %q has no live worker to drain its queue", ErrShuttingDown, p.cfg.Name)}, nil)
 	}
 }
 

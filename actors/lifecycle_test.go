@@ -16,66 +16,6 @@ import (
 	"github.com/drover-go/drover/supervision"
 )
 
-// lifecycleLog collects a node's events and lets a test wait for one that
-// matches, instead of polling.
-type lifecycleLog struct {
-	mu      sync.Mutex
-	events  []supervision.Event
-	next    int // waitFor looks from here: past the last match
-	changed chan struct{}
-}
-
-func newLifecycleLog() *lifecycleLog { return &lifecycleLog{changed: make(chan struct{})} }
-
-// hook is the WithEventHook function.
-func (l *lifecycleLog) hook(e supervision.Event) {
-	l.mu.Lock()
-	l.events = append(l.events, e)
-	close(l.changed)
-	l.changed = make(chan struct{})
-	l.mu.Unlock()
-}
-
-// waitFor waits until an event matching match has come after the one the
-// last waitFor matched, and returns it.
-func (l *lifecycleLog) waitFor(t *testing.T, what string, match func(supervision.Event) bool) supervision.Event {
-	t.Helper()
-	deadline := time.NewTimer(10 * time.Second)
-	defer deadline.Stop()
-	for {
-		l.mu.Lock()
-		for ; l.next < len(l.events); l.next++ {
-			if match(l.events[l.next]) {
-				e := l.events[l.next]
-				l.next++
-				l.mu.Unlock()
-				return e
-			}
-		}
-		changed := l.changed
-		l.mu.Unlock()
-		select {
-		case <-changed:
-		case <-deadline.C:
-			t.Fatalf("no %s event within 10s", what)
-		}
-	}
-}
-
-func poolState(pool, to string) func(supervision.Event) bool {
-	return func(e supervision.Event) bool {
-		s, ok := e.(supervision.PoolStateChanged)
-		return ok && s.Pool == pool && s.To == to
-	}
-}
-
-func workerState(worker, to string) func(supervision.Event) bool {
-	return func(e supervision.Event) bool {
-		s, ok := e.(supervision.WorkerStateChanged)
-		return ok && s.Worker == worker && s.To == to
-	}
-}
-
 // Envelopes still in a pool actor's mailbox when Shutdown comes are
 // answered, and so are envelopes sent after it.
 func TestShutdownAnswersEveryEnvelope(t *testing.T) {
@@ -146,15 +86,15 @@ func TestShutdownFromEventHook(t *testing.T) {
 // A pool waiting for its own restart cannot run its queue: Shutdown fails
 // the queue at once, even with a context that never ends.
 func TestShutdownDrainsPoolWaitingForRestart(t *testing.T) {
-	log := newLifecycleLog()
-	n, err := actors.NewNode(actors.WithEventHook(log.hook), actors.WithHandler("echo", echo),
+	w := newWatch()
+	n, err := actors.NewNode(w.option(), actors.WithHandler("echo", echo),
 		actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1,
 			Restarts: supervision.Intensity{MaxRestarts: supervision.NoRestarts},
 			Backoff:  supervision.Backoff{Initial: time.Hour, Max: time.Hour}}))
 	require.NoError(t, err)
 	require.NoError(t, n.WaitReady(context.Background()))
 	require.NoError(t, n.CrashWorker("p", 0))
-	log.waitFor(t, "pool restarting", poolState("p", "restarting"))
+	w.waitFor(t, "pool restarting", poolState("p", "restarting"))
 	f, err := n.TrySubmit(actors.Task{Type: "echo"})
 	require.NoError(t, err, "a restarting pool queues tasks")
 	done := make(chan struct{})
@@ -172,13 +112,13 @@ func TestShutdownDrainsPoolWaitingForRestart(t *testing.T) {
 
 // A crashed worker leaves routing at once, for its whole backoff.
 func TestCrashedWorkerLeavesRoutingAtOnce(t *testing.T) {
-	log := newLifecycleLog()
-	n := newNode(t, actors.WithEventHook(log.hook), actors.WithHandler("echo", echo),
+	w := newWatch()
+	n := newNode(t, w.option(), actors.WithHandler("echo", echo),
 		actors.WithPool(actors.PoolConfig{Name: "p", Workers: 2,
 			Backoff: supervision.Backoff{Initial: time.Hour, Max: time.Hour}}))
 	require.NoError(t, n.WaitReady(context.Background()))
 	require.NoError(t, n.CrashWorker("p", 0))
-	log.waitFor(t, "w0 out of routing", workerState("p/w0", "starting"))
+	w.waitFor(t, "w0 out of routing", workerState("p/w0", "starting"))
 	for range 30 {
 		f, err := n.TrySubmit(actors.Task{Type: "echo"})
 		require.NoError(t, err)
@@ -192,15 +132,15 @@ func TestCrashedWorkerLeavesRoutingAtOnce(t *testing.T) {
 // A Decider's Escalate fails the pool to the root, which restarts it
 // cleanly: fresh workers that take tasks again.
 func TestEscalateRestartsThePool(t *testing.T) {
-	log := newLifecycleLog()
-	n := newNode(t, actors.WithEventHook(log.hook), actors.WithHandler("echo", echo),
+	w := newWatch()
+	n := newNode(t, w.option(), actors.WithHandler("echo", echo),
 		actors.WithPool(actors.PoolConfig{Name: "p", Workers: 2,
 			Backoff: supervision.Backoff{Initial: time.Millisecond, Max: time.Millisecond},
 			Decider: func(any) supervision.Directive { return supervision.Escalate }}))
 	require.NoError(t, n.WaitReady(context.Background()))
 	require.NoError(t, n.CrashWorker("p", 1))
-	log.waitFor(t, "pool restarting", poolState("p", "restarting"))
-	log.waitFor(t, "pool running again", poolState("p", "running"))
+	w.waitFor(t, "pool restarting", poolState("p", "restarting"))
+	w.waitFor(t, "pool running again", poolState("p", "running"))
 	for range 10 {
 		f, err := n.TrySubmit(actors.Task{Type: "echo"})
 		require.NoError(t, err)
@@ -214,27 +154,21 @@ func TestEscalateRestartsThePool(t *testing.T) {
 // crash past it fails the pool to the root, which restarts every worker;
 // the per-worker budgets alone would not have tripped.
 func TestTotalRestartsFailsThePool(t *testing.T) {
-	log := newLifecycleLog()
-	n := newNode(t, actors.WithEventHook(log.hook), actors.WithHandler("echo", echo),
+	w := newWatch()
+	n := newNode(t, w.option(), actors.WithHandler("echo", echo),
 		actors.WithPool(actors.PoolConfig{Name: "p", Workers: 3,
 			Backoff:       supervision.Backoff{Initial: time.Millisecond, Max: time.Millisecond},
 			TotalRestarts: supervision.Intensity{MaxRestarts: 2, Window: time.Hour}}))
 	require.NoError(t, n.WaitReady(context.Background()))
 	for i := range 2 {
 		require.NoError(t, n.CrashWorker("p", i))
-		log.waitFor(t, "worker restarted", func(e supervision.Event) bool {
-			_, ok := e.(supervision.WorkerRestarted)
-			return ok
-		})
+		w.waitFor(t, "worker restarted", ofKind(supervision.KindWorkerRestarted))
 	}
 	require.NoError(t, n.CrashWorker("p", 2))
-	failed := log.waitFor(t, "pool failed", func(e supervision.Event) bool {
-		_, ok := e.(supervision.PoolFailed)
-		return ok
-	}).(supervision.PoolFailed)
+	failed := w.waitFor(t, "pool failed", ofKind(supervision.KindPoolFailed)).(supervision.PoolFailed)
 	assert.ErrorIs(t, failed.Reason, actors.ErrWorkerCrashed)
 	assert.Contains(t, failed.Reason.Error(), "TotalRestarts")
-	log.waitFor(t, "pool running again", poolState("p", "running"))
+	w.waitFor(t, "pool running again", poolState("p", "running"))
 	for range 10 {
 		f, err := n.TrySubmit(actors.Task{Type: "echo"})
 		require.NoError(t, err)
@@ -245,14 +179,14 @@ func TestTotalRestartsFailsThePool(t *testing.T) {
 // A pool restarted more often than PoolRestarts is given up: its queued
 // and new tasks fail with ErrWorkerCrashed.
 func TestPoolGivenUpPastPoolRestarts(t *testing.T) {
-	log := newLifecycleLog()
-	n := newNode(t, actors.WithEventHook(log.hook), actors.WithHandler("echo", echo),
+	w := newWatch()
+	n := newNode(t, w.option(), actors.WithHandler("echo", echo),
 		actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1,
 			Restarts:     supervision.Intensity{MaxRestarts: supervision.NoRestarts},
 			PoolRestarts: supervision.Intensity{MaxRestarts: supervision.NoRestarts}}))
 	require.NoError(t, n.WaitReady(context.Background()))
 	require.NoError(t, n.CrashWorker("p", 0))
-	log.waitFor(t, "pool failed", poolState("p", "failed"))
+	w.waitFor(t, "pool failed", poolState("p", "failed"))
 	_, err := n.TrySubmit(actors.Task{Type: "echo"})
 	assert.ErrorIs(t, err, actors.ErrWorkerCrashed)
 }
@@ -286,18 +220,16 @@ func TestContextSemantics(t *testing.T) {
 
 // Every transition the pool made is one the state machine allows.
 func TestPoolStateChangesAreEvents(t *testing.T) {
-	log := newLifecycleLog()
-	n, err := actors.NewNode(actors.WithEventHook(log.hook), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}))
+	w := newWatch()
+	n, err := actors.NewNode(w.option(), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}))
 	require.NoError(t, err)
-	log.waitFor(t, "running", poolState("p", "running"))
+	w.waitFor(t, "running", poolState("p", "running"))
 	_, err = n.Shutdown(context.Background())
 	require.NoError(t, err)
-	log.waitFor(t, "halted", poolState("p", "halted"))
+	w.waitFor(t, "halted", poolState("p", "halted"))
 	assert.Equal(t, actors.PoolHalted, n.Stats().Pools[0].State)
 	var errs []error
-	log.mu.Lock()
-	defer log.mu.Unlock()
-	for _, e := range log.events {
+	for _, e := range w.events() {
 		if s, ok := e.(supervision.PoolStateChanged); ok && s.From == s.To {
 			errs = append(errs, errors.New(s.String()))
 		}

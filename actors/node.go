@@ -190,8 +190,15 @@ type Node struct {
 	pressure    atomic.Int32
 	memory      atomic.Uint64
 	cpuPermille atomic.Int64
-	stopMon     chan struct{}
-	monDone     chan struct{}
+	// The resource monitor: limits is what it enforces (SetResourceLimits
+	// replaces it); monMu guards starting and stopping it.
+	limits     atomic.Pointer[ResourceLimits]
+	monMu      sync.Mutex
+	monSample  func() ResourceSample
+	monTicks   <-chan time.Time
+	monStopped bool
+	stopMon    chan struct{}
+	monDone    chan struct{}
 
 	closing     atomic.Bool
 	shutStarted atomic.Bool
@@ -279,13 +286,13 @@ func NewNode(opts ...Option) (*Node, error) {
 		n.system = actor.NewActorSystem(sysOpts...)
 	}
 	go n.dispatchEvents()
+	n.monSample, n.monTicks = c.sampler, c.ticks
+	if n.monSample == nil {
+		n.monSample = n.sampleResources
+	}
 	if c.limits != nil {
-		sample := c.sampler
-		if sample == nil {
-			sample = n.sampleResources
-		}
-		n.stopMon, n.monDone = make(chan struct{}), make(chan struct{})
-		go n.monitor(*c.limits, sample, c.ticks, n.stopMon, n.monDone)
+		n.limits.Store(c.limits)
+		n.startMonitor()
 	}
 	props := actor.PropsFromProducer(func() actor.Actor { return &rootActor{n: n} },
 		actor.WithSupervisor(rootStrategy{n: n}))
@@ -358,7 +365,21 @@ func (n *Node) dispatchEvents() {
 	}
 }
 
+// startMonitor starts the resource monitor unless it runs or has stopped.
+func (n *Node) startMonitor() {
+	n.monMu.Lock()
+	defer n.monMu.Unlock()
+	if n.stopMon != nil || n.monStopped {
+		return
+	}
+	n.stopMon, n.monDone = make(chan struct{}), make(chan struct{})
+	go n.monitor(n.monSample, n.monTicks, n.stopMon, n.monDone)
+}
+
 func (n *Node) stopMonitor() {
+	n.monMu.Lock()
+	defer n.monMu.Unlock()
+	n.monStopped = true
 	if n.stopMon != nil {
 		close(n.stopMon)
 		<-n.monDone
@@ -446,6 +467,12 @@ func (n *Node) SubmitFunc(ctx context.Context, pool string, fn func(ctx context.
 }
 
 func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result)) (*Future, error) {
+	return n.accept(ctx, t, wait, onDone, nil, 0)
+}
+
+// accept admits t to its pool. With a Submitter, the task's record is one
+// of the Submitter's and its result goes to the Submitter's completions.
+func (n *Node) accept(ctx context.Context, t Task, wait bool, onDone func(Result), sub *Submitter, tag uint64) (*Future, error) {
 	if n.closing.Load() {
 		return nil, ErrShuttingDown
 	}
@@ -473,6 +500,9 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 	if len(t.Payload) > n.maxPayload {
 		return nil, taskError("Payload", "is %d bytes; allowed: at most %d", len(t.Payload), n.maxPayload)
 	}
+	if t.Retry.MaxAttempts == 0 {
+		t.Retry = p.cfg.Retry // validated with the pool, and fixed while it runs
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCanceled, err)
 	}
@@ -483,28 +513,33 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 	if p.quarantined(t.ID) {
 		return nil, fmt.Errorf("%w: %q crashed workers of pool %q %d times", ErrQuarantined, t.ID, p.cfg.Name, p.cfg.QuarantineAfter)
 	}
-	var bt breakerTicket
-	if p.breakers != nil {
-		if bt, err = p.breakers.allow(t.Type); err != nil {
+	if sub != nil {
+		if err := sub.admits(&t, p); err != nil {
 			return nil, err
 		}
 	}
-	f := &Future{
-		fn:       t.Func,
-		handler:  h,
-		typ:      t.Type,
-		payload:  t.Payload,
-		pool:     p,
-		accepted: n.clock(),
-		level:    int8(t.Priority.level()),
+	var bt breakerTicket
+	brs := p.breakers.Load()
+	if brs != nil {
+		if bt, err = brs.allow(t.Type); err != nil {
+			return nil, err
+		}
 	}
+	var f *Future
+	if sub != nil {
+		f = sub.record(tag)
+	} else {
+		f = &Future{}
+	}
+	f.fn, f.handler, f.typ, f.payload = t.Func, h, t.Type, t.Payload
+	f.pool, f.accepted, f.level = p, n.clock(), int8(t.Priority.level())
 	if t.Key != "" {
 		f.key = router.Key(t.Key)
 		f.extra().routeKey = t.Key
 	}
 	timeout := t.Timeout
-	if timeout == 0 {
-		timeout = p.cfg.TaskTimeout
+	if timeout == 0 && sub == nil { // a Submitter's tasks have no timer (admits)
+		timeout = time.Duration(p.taskTimeout.Load())
 	}
 	if timeout > 0 {
 		f.extra().deadline = f.accepted + int64(timeout)
@@ -521,12 +556,15 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 	if t.Retry.MaxAttempts > 1 {
 		f.extra().retry = t.Retry
 	}
-	if p.breakers != nil {
+	if brs != nil {
 		f.extra().breaker = bt
 	}
 	if err := p.submit(ctx, f, wait); err != nil {
-		if p.breakers != nil {
-			p.breakers.skip(bt) // refused: it never ran
+		if brs != nil {
+			brs.skip(bt) // refused: it never ran
+		}
+		if sub != nil {
+			sub.unused(f)
 		}
 		return nil, err
 	}
@@ -701,11 +739,13 @@ func (n *Node) CrashWorker(pool string, index int) error {
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrNoPool, pool)
 	}
+	p.mu.Lock()
 	if index < 0 || index >= len(p.workers) {
-		return fmt.Errorf("%w: worker index is %d; allowed: 0 to %d", ErrInvalidTask, index, len(p.workers)-1)
+		last := len(p.workers) - 1
+		p.mu.Unlock()
+		return fmt.Errorf("%w: worker index is %d; allowed: 0 to %d", ErrInvalidTask, index, last)
 	}
 	w := p.workers[index]
-	p.mu.Lock()
 	state, active := w.state, w.active
 	p.mu.Unlock()
 	if !state.live() || !active {
@@ -719,20 +759,22 @@ func (n *Node) CrashWorker(pool string, index int) error {
 
 // SetWorkerWeight changes the weight of worker index of the named pool, for
 // the "weighted" strategy (other strategies keep the weight and ignore it).
-// It is safe to call at any time.
+// It is safe to call at any time; a later Reconfigure sets every worker's
+// weight from its PoolConfig.Weights again.
 func (n *Node) SetWorkerWeight(pool string, index, weight int) error {
 	p, ok := n.byName[pool]
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrNoPool, pool)
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if index < 0 || index >= len(p.workers) {
 		return fmt.Errorf("%w: worker index is %d; allowed: 0 to %d", ErrInvalidConfig, index, len(p.workers)-1)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if err := p.strategy.SetWeight(index, weight); err != nil {
 		return fmt.Errorf("%w: pool %q worker %d: %w", ErrInvalidConfig, pool, index, err)
 	}
+	p.workers[index].weight = weight
 	return nil
 }
 

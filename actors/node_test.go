@@ -44,18 +44,6 @@ func wait(t *testing.T, f *actors.Future) actors.Result {
 	return r
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func echo(_ context.Context, p []byte) ([]byte, error) { return append([]byte("echo:"), p...), nil }
 
 func TestSubmitRunsHandlerAndFunc(t *testing.T) {
@@ -191,11 +179,16 @@ func TestTrySubmitQueueFullAndSubmitWaits(t *testing.T) {
 		err error
 	}
 	got := make(chan submitted, 1)
+	waiting := newDoneAsked()
 	go func() {
-		f, err := n.Submit(context.Background(), actors.Task{Type: "gate", Payload: []byte("c")})
+		f, err := n.Submit(waiting, actors.Task{Type: "gate", Payload: []byte("c")})
 		got <- submitted{f, err}
 	}()
-	eventually(t, "a waiting submit", func() bool { return n.Stats().Pools[0].Rejected == 2 })
+	select {
+	case <-waiting.asked:
+	case <-time.After(waitTimeout):
+		t.Fatal("Submit did not wait for room")
+	}
 	close(g.release)
 	s := <-got
 	require.NoError(t, s.err)
@@ -205,6 +198,25 @@ func TestTrySubmitQueueFullAndSubmitWaits(t *testing.T) {
 	st := n.Stats().Pools[0]
 	assert.Equal(t, uint64(3), st.Submitted)
 	assert.Equal(t, uint64(3), st.Completed)
+	assert.Equal(t, uint64(2), st.Rejected, "a Submit that waited and got in is no rejection")
+}
+
+// doneAsked is a context that reports the first call of its Done method.
+// Submit asks for it only when it has found its pool's queue full and
+// waits for room, after it has joined the waiters.
+type doneAsked struct {
+	context.Context
+	once  sync.Once
+	asked chan struct{}
+}
+
+func newDoneAsked() *doneAsked {
+	return &doneAsked{Context: context.Background(), asked: make(chan struct{})}
+}
+
+func (c *doneAsked) Done() <-chan struct{} {
+	c.once.Do(func() { close(c.asked) })
+	return c.Context.Done()
 }
 
 func TestPriorityOrder(t *testing.T) {
@@ -232,7 +244,8 @@ func TestPriorityOrder(t *testing.T) {
 }
 
 func TestPanicGivesErrorAndRestartsWorker(t *testing.T) {
-	n := newNode(t, actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}))
+	w := newWatch()
+	n := newNode(t, w.option(), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}))
 	f, err := n.SubmitFunc(context.Background(), "p", func(context.Context) (any, error) { panic("kaboom") })
 	require.NoError(t, err)
 	r := wait(t, f)
@@ -242,7 +255,7 @@ func TestPanicGivesErrorAndRestartsWorker(t *testing.T) {
 	assert.Equal(t, "kaboom", pe.Value)
 	assert.Contains(t, string(pe.Stack), "node_test.go")
 
-	eventually(t, "the restart", func() bool { return n.Stats().Pools[0].Restarts == 1 })
+	w.waitUntil(t, "the restart", func() bool { return n.Stats().Pools[0].Restarts == 1 })
 	for i := range 10 {
 		f, err := n.SubmitFunc(context.Background(), "p", func(context.Context) (any, error) { return i, nil })
 		require.NoError(t, err)
@@ -259,6 +272,9 @@ func TestPanicGivesErrorAndRestartsWorker(t *testing.T) {
 func TestTimeoutAndCancel(t *testing.T) {
 	g := newGate()
 	n := newNode(t, actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}), actors.WithHandler("gate", g.handler))
+	// The first task's 5ms run out in the queue if the worker is still
+	// starting (a loaded machine), and it would never start.
+	require.NoError(t, n.WaitReady(context.Background()))
 
 	f, err := n.TrySubmit(actors.Task{Type: "gate", Timeout: 5 * time.Millisecond})
 	require.NoError(t, err)
@@ -296,7 +312,8 @@ func TestTimeoutAndCancel(t *testing.T) {
 
 func TestShutdownDrains(t *testing.T) {
 	g := newGate()
-	n, err := actors.NewNode(actors.WithPool(actors.PoolConfig{Name: "p", Workers: 2}), actors.WithHandler("gate", g.handler))
+	w := newWatch()
+	n, err := actors.NewNode(w.option(), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 2}), actors.WithHandler("gate", g.handler))
 	require.NoError(t, err)
 	var fs []*actors.Future
 	for range 6 {
@@ -312,13 +329,10 @@ func TestShutdownDrains(t *testing.T) {
 		assert.NoError(t, err)
 		done <- rep
 	}()
-	eventually(t, "admission to close", func() bool {
-		f, err := n.TrySubmit(actors.Task{Type: "gate"})
-		if err == nil {
-			fs = append(fs, f) // accepted before the shutdown began
-		}
-		return errors.Is(err, actors.ErrShuttingDown)
-	})
+	// Shutdown closes admission before it tells the pool to drain.
+	w.waitFor(t, "pool draining", poolState("p", "draining"))
+	_, err = n.TrySubmit(actors.Task{Type: "gate"})
+	require.ErrorIs(t, err, actors.ErrShuttingDown)
 	close(g.release)
 	rep := <-done
 	assert.Equal(t, actors.ShutdownReport{Drained: uint64(len(fs))}, rep)
@@ -439,7 +453,7 @@ func TestEnvelopeRequest(t *testing.T) {
 func TestStatsWorkersByState(t *testing.T) {
 	g := newGate()
 	n := newNode(t, actors.WithPool(actors.PoolConfig{Name: "p", Workers: 3}), actors.WithHandler("gate", g.handler))
-	eventually(t, "workers to start", func() bool { return n.Stats().Pools[0].WorkersByState[actors.WorkerIdle] == 3 })
+	ready(t, n)
 	f, err := n.TrySubmit(actors.Task{Type: "gate"})
 	require.NoError(t, err)
 	<-g.started

@@ -36,7 +36,9 @@ type pool struct {
 	// one level up.
 	supervisor   *supervision.Strategy
 	rootStrategy *supervision.Strategy
-	breakers     *breakers // nil without PoolConfig.Breaker
+	breakers     atomic.Pointer[breakers] // nil without PoolConfig.Breaker; Reconfigure replaces it
+	taskTimeout  atomic.Int64             // PoolConfig.TaskTimeout, which Reconfigure changes
+	startWorkers int                      // the workers the node waits for (WaitReady)
 
 	// timers holds every timer of the pool; they stop when it halts.
 	timers   timerSet
@@ -128,31 +130,63 @@ func newPool(n *Node, cfg PoolConfig) (*pool, error) {
 		return nil, fmt.Errorf("%w: pool %q: PoolRestarts: %w", ErrInvalidConfig, cfg.Name, err)
 	}
 	if cfg.Breaker != nil {
-		if p.breakers, err = newBreakers(p, *cfg.Breaker); err != nil {
+		brs, err := newBreakers(p, *cfg.Breaker, cfg.BreakerScope)
+		if err != nil {
 			return nil, fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, cfg.Name, err)
 		}
+		p.breakers.Store(brs)
 	}
+	p.taskTimeout.Store(int64(cfg.TaskTimeout))
 	p.runCtx, p.cancelRun = context.WithCancel(context.Background())
-	p.workers = make([]*worker, cfg.MaxWorkers)
-	p.peak = cfg.Workers
-	for i := range p.workers {
+	p.peak, p.startWorkers = cfg.Workers, cfg.Workers
+	p.addSlotsLocked(cfg.MaxWorkers, cfg.Concurrency)
+	for _, w := range p.workers[:cfg.Workers] {
+		// The rest stay parked slots of a dynamic pool.
+		w.active, w.state = true, WorkerStarting
+	}
+	if err := p.setWeightsLocked(cfg.Weights); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// addSlotsLocked adds worker slots, parked (dead and inactive), until the
+// pool has n; the pool actor activates them. Called by newPool, and by the
+// pool actor under mu when Reconfigure raises the pool's size.
+func (p *pool) addSlotsLocked(n, concurrency int) {
+	for i := len(p.workers); i < n; i++ {
 		w := &worker{
 			pool:   p,
 			id:     i,
-			name:   fmt.Sprintf("%s/w%d", cfg.Name, i),
-			inbox:  make(chan *Future, cfg.Concurrency),
-			state:  WorkerStarting,
-			active: i < cfg.Workers,
+			name:   fmt.Sprintf("%s/w%d", p.cfg.Name, i),
+			inbox:  make(chan *Future, concurrency),
+			state:  WorkerDead,
+			weight: 1,
 		}
-		if !w.active {
-			w.state = WorkerDead // a parked slot of a dynamic pool
-		}
-		p.workers[i] = w
-		if err := s.Add(router.Routee{ID: i, Weight: 1, Capacity: cfg.Concurrency}); err != nil {
-			return nil, err
-		}
+		p.workers = append(p.workers, w)
+		// The strategy knows every slot from the start: ids are new, so Add
+		// cannot fail.
+		_ = p.strategy.Add(router.Routee{ID: i, Weight: 1, Capacity: concurrency})
 	}
-	return p, nil
+}
+
+// setWeightsLocked gives worker i weight ws[i]; workers past the end of ws
+// get 1.
+func (p *pool) setWeightsLocked(ws []int) error {
+	for i, w := range p.workers {
+		weight := 1
+		if i < len(ws) {
+			weight = ws[i]
+		}
+		if w.weight == weight {
+			continue
+		}
+		if err := p.strategy.SetWeight(i, weight); err != nil {
+			return configError(fmt.Sprintf("pool %q: Weights[%d]", p.cfg.Name, i), "is %d; allowed: 1 to %d", weight, MaxWeight)
+		}
+		w.weight = weight
+	}
+	return nil
 }
 
 // isContained tells a handler panic, which the runner recovered and
@@ -192,9 +226,10 @@ func (p *pool) submit(ctx context.Context, f *Future, wait bool) error {
 			}
 		}
 		if !wait {
+			capacity := p.cfg.QueueCapacity
 			p.mu.Unlock()
 			p.rejected.Add(1)
-			return fmt.Errorf("%w: pool %q holds %d tasks", ErrQueueFull, p.cfg.Name, p.cfg.QueueCapacity)
+			return fmt.Errorf("%w: pool %q holds %d tasks", ErrQueueFull, p.cfg.Name, capacity)
 		}
 		room := make(chan struct{}, 1)
 		p.waiters = append(p.waiters, room)
@@ -226,7 +261,7 @@ func (p *pool) submit(ctx context.Context, f *Future, wait bool) error {
 	p.mu.Unlock()
 	if shed != nil {
 		p.shed.Add(1)
-		shed.finish(Result{Err: fmt.Errorf("%w: pool %q was full and a task of priority %s came", ErrShed, p.cfg.Name, Priority(f.level+1))}, nil)
+		shed.finishOut(Result{Err: fmt.Errorf("%w: pool %q was full and a task of priority %s came", ErrShed, p.cfg.Name, Priority(f.level+1))}, nil)
 	}
 	return nil
 }
@@ -259,6 +294,7 @@ func (p *pool) abort(f *Future, err error) bool {
 		p.mu.Unlock()
 		return false
 	}
+	out := f.where == inQueue || f.where == inRetry // else a worker holds it
 	if f.where == inQueue {
 		p.queue.remove(f)
 		f.where = nowhere
@@ -272,13 +308,15 @@ func (p *pool) abort(f *Future, err error) bool {
 		f.x.stuckTimer = p.timers.after(p.cfg.StuckGrace, func() { p.checkStuck(f) })
 	}
 	p.mu.Unlock()
-	ok := f.finish(Result{Err: err}, nil)
 	if f.x != nil {
 		if stop := f.x.runCancel.Load(); stop != nil {
 			(*stop)()
 		}
 	}
-	return ok
+	if out {
+		return f.finishOut(Result{Err: err}, nil)
+	}
+	return f.finish(Result{Err: err}, nil)
 }
 
 // checkStuck replaces f's worker if f's handler is still running
@@ -400,8 +438,13 @@ func (p *pool) release(w *worker, f *Future, crashed, retry, wantNext bool) (nex
 	if w.inflight == 0 && w.state == WorkerBusy {
 		p.moveWorkerLocked(w, WorkerIdle)
 	}
+	retired := w.inflight == 0 && w.retiring && w.state == WorkerStopping
 	p.checkIdleLocked()
 	p.mu.Unlock()
+	if retired {
+		// Reconfigure retired it while it ran: its pool actor stops it now.
+		p.node.system.Root.Send(p.pid, retireWorker{w: w})
+	}
 	return next
 }
 
@@ -447,6 +490,8 @@ func (p *pool) requeueInboxLocked(w *worker) {
 		}
 		if !f.ended() {
 			back = append(back, f)
+		} else {
+			f.poolDone() // ended while it waited in the inbox: nobody holds it now
 		}
 	}
 	for i := len(back) - 1; i >= 0; i-- {
@@ -593,14 +638,19 @@ func (p *pool) retryLocked(f *Future) {
 	}
 }
 
-// count records f's terminal result in the pool's counters and breakers.
-func (p *pool) count(f *Future, err error) {
-	if p.breakers != nil {
-		p.breakers.done(f.breakerTicket(), err)
+// count records f's terminal result, from worker w (nil if no worker gave
+// it), in the pool's counters and breakers.
+func (p *pool) count(f *Future, w *worker, err error) {
+	if t := f.breakerTicket(); t.set != nil {
+		t.set.done(t, err)
 	}
 	switch {
 	case err == nil:
-		p.completed.Add(1)
+		if w != nil {
+			w.completed.Add(1) // the worker's own counter: its runners alone write it
+		} else {
+			p.completed.Add(1)
+		}
 	default:
 		p.failed.Add(1)
 		switch {
@@ -664,30 +714,34 @@ func (p *pool) checkRunnersLocked() {
 // and signals running handlers to stop.
 func (p *pool) failRemaining() {
 	p.mu.Lock()
-	var jobs []*Future
+	var out, held []*Future // out: taken from the pool's lists; held: a worker has it
 	for i := range p.queue.levels {
 		for f := p.queue.levels[i].head; f != nil; f = f.next {
-			jobs = append(jobs, f)
+			out = append(out, f)
 		}
 	}
-	for _, f := range jobs {
+	for _, f := range out {
 		p.queue.remove(f)
 		f.where = nowhere
 	}
 	for f := p.inflight.head; f != nil; f = f.next {
-		jobs = append(jobs, f)
+		held = append(held, f)
 	}
 	for f := p.retrying.head; f != nil; {
 		next := f.next
 		p.retrying.remove(f)
 		f.where = nowhere
-		jobs = append(jobs, f)
+		out = append(out, f)
 		f = next
 	}
 	p.checkIdleLocked()
 	p.mu.Unlock()
 	p.cancelRun()
-	for _, f := range jobs {
-		f.finish(Result{Err: fmt.Errorf("%w: pool %q did not drain before the deadline", ErrShuttingDown, p.cfg.Name)}, nil)
+	res := Result{Err: fmt.Errorf("%w: pool %q did not drain before the deadline", ErrShuttingDown, p.cfg.Name)}
+	for _, f := range out {
+		f.finishOut(res, nil)
+	}
+	for _, f := range held {
+		f.finish(res, nil)
 	}
 }

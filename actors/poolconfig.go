@@ -37,6 +37,12 @@ type PoolConfig struct {
 	// Strategy names the router strategy (see router.Names); zero means
 	// DefaultStrategy ("round-robin").
 	Strategy string
+	// Weights gives worker i the weight Weights[i] for the "weighted"
+	// strategy (other strategies keep it and ignore it), each 1 to
+	// MaxWeight; workers past the end of the list, and every worker without
+	// Weights, weigh 1. Node.SetWorkerWeight and Node.Reconfigure change
+	// them at run time.
+	Weights []int
 	// QueueCapacity bounds the number of queued tasks, 1 to
 	// MaxQueueCapacity; zero means DefaultQueueCapacity (1024).
 	QueueCapacity int
@@ -132,6 +138,11 @@ type PoolConfig struct {
 	// refused at Submit and never retried. Zero means DefaultQuarantineAfter
 	// (3); NoQuarantine turns it off.
 	QuarantineAfter int
+	// Retry is the retry policy of the pool's tasks that have none of
+	// their own (Task.Retry.MaxAttempts 0): a handler error marked
+	// Transient runs the task again, up to MaxAttempts runs in all. The
+	// zero value retries nothing.
+	Retry RetryPolicy
 	// Process configures the child processes of a KindProcess pool; it is
 	// required for that kind and ignored for the others.
 	Process *ProcessConfig
@@ -230,6 +241,11 @@ func intensityOr(in supervision.Intensity, maxRestarts int, window time.Duration
 	return in
 }
 
+// Validate reports whether NewNode and Node.Reconfigure would take c: it
+// checks c with its defaults filled in, and returns the error they would,
+// wrapping ErrInvalidConfig and naming the field and its allowed range.
+func (c PoolConfig) Validate() error { return c.WithDefaults().validate() }
+
 func (c PoolConfig) validate() error {
 	field := func(name string) string { return fmt.Sprintf("pool %q: %s", c.Name, name) }
 	switch {
@@ -249,6 +265,8 @@ func (c PoolConfig) validate() error {
 		return configError(field("Workers"), "is %d; allowed: MinWorkers (%d) to MaxWorkers (%d)", c.Workers, c.MinWorkers, c.MaxWorkers)
 	case c.Concurrency < 1 || c.Concurrency > MaxConcurrency:
 		return configError(field("Concurrency"), "is %d; allowed: 1 to %d", c.Concurrency, MaxConcurrency)
+	case len(c.Weights) > MaxPoolWorkers:
+		return configError(field("Weights"), "has %d entries; allowed: at most %d", len(c.Weights), MaxPoolWorkers)
 	case c.QueueCapacity < 1 || c.QueueCapacity > MaxQueueCapacity:
 		return configError(field("QueueCapacity"), "is %d; allowed: 1 to %d", c.QueueCapacity, MaxQueueCapacity)
 	case c.TaskTimeout < 0:
@@ -265,6 +283,17 @@ func (c PoolConfig) validate() error {
 		return configError(field("BreakerScope"), "is %d; allowed: BreakerPoolFaults (0) or BreakerAllResults (1)", c.BreakerScope)
 	case c.StablePeriod < 0:
 		return configError(field("StablePeriod"), "is %s; allowed: 0 (default) or more", c.StablePeriod)
+	}
+	if c.Retry.MaxAttempts < 0 {
+		return configError(field("Retry.MaxAttempts"), "is %d; allowed: 0 or 1 (no retry) or more", c.Retry.MaxAttempts)
+	}
+	if err := c.Retry.Backoff.Validate(); err != nil {
+		return fmt.Errorf("%w: pool %q: Retry: %w", ErrInvalidConfig, c.Name, err)
+	}
+	for i, w := range c.Weights {
+		if w < 1 || w > MaxWeight {
+			return configError(field(fmt.Sprintf("Weights[%d]", i)), "is %d; allowed: 1 to %d", w, MaxWeight)
+		}
 	}
 	if err := c.Backoff.Validate(); err != nil {
 		return fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, c.Name, err)

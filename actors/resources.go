@@ -58,25 +58,57 @@ var pressureNames = [...]string{"normal", "soft", "hard"}
 // WithResourceLimits makes the node watch its memory and CPU use.
 func WithResourceLimits(l ResourceLimits) Option {
 	return func(c *config) error {
-		switch {
-		case l.MemoryHard != 0 && l.MemorySoft > l.MemoryHard:
-			return configError("ResourceLimits.MemorySoft", "is %d; allowed: at most MemoryHard (%d)", l.MemorySoft, l.MemoryHard)
-		case l.CPUPercent < 0 || l.CPUPercent > 100:
-			return configError("ResourceLimits.CPUPercent", "is %g; allowed: 0 (no limit) to 100", l.CPUPercent)
-		case l.Interval < 0:
-			return configError("ResourceLimits.Interval", "is %s; allowed: 0 (default 1s) or more", l.Interval)
-		case l.Window < 0:
-			return configError("ResourceLimits.Window", "is %s; allowed: 0 (default 5 intervals) or more", l.Window)
-		}
-		if l.Interval == 0 {
-			l.Interval = time.Second
-		}
-		if l.Window == 0 {
-			l.Window = 5 * l.Interval
+		l, err := l.withDefaults()
+		if err != nil {
+			return err
 		}
 		c.limits = &l
 		return nil
 	}
+}
+
+// withDefaults checks l and fills in its zero Interval and Window.
+func (l ResourceLimits) withDefaults() (ResourceLimits, error) {
+	switch {
+	case l.MemoryHard != 0 && l.MemorySoft > l.MemoryHard:
+		return l, configError("ResourceLimits.MemorySoft", "is %d; allowed: at most MemoryHard (%d)", l.MemorySoft, l.MemoryHard)
+	case l.CPUPercent < 0 || l.CPUPercent > 100:
+		return l, configError("ResourceLimits.CPUPercent", "is %g; allowed: 0 (no limit) to 100", l.CPUPercent)
+	case l.Interval < 0:
+		return l, configError("ResourceLimits.Interval", "is %s; allowed: 0 (default %s) or more", l.Interval, DefaultResourceInterval)
+	case l.Window < 0:
+		return l, configError("ResourceLimits.Window", "is %s; allowed: 0 (default %d intervals) or more", l.Window, DefaultResourceWindowIntervals)
+	}
+	if l.Interval == 0 {
+		l.Interval = DefaultResourceInterval
+	}
+	if l.Window == 0 {
+		l.Window = DefaultResourceWindowIntervals * l.Interval
+	}
+	return l, nil
+}
+
+// SetResourceLimits replaces the node's resource limits while it runs, as
+// WithResourceLimits sets them at start (it starts watching if the node
+// had no limits). The next sample is judged by the new limits; a changed
+// Interval takes effect from the next tick. Safe for concurrent use.
+func (n *Node) SetResourceLimits(l ResourceLimits) error {
+	l, err := l.withDefaults()
+	if err != nil {
+		return err
+	}
+	n.limits.Store(&l)
+	n.startMonitor()
+	return nil
+}
+
+// ResourceLimits returns the limits the node enforces, with defaults
+// filled in; the zero value if it has none.
+func (n *Node) ResourceLimits() ResourceLimits {
+	if l := n.limits.Load(); l != nil {
+		return *l
+	}
+	return ResourceLimits{}
 }
 
 // WithResourceSampler replaces the node's resource readings (the Go heap
@@ -146,15 +178,17 @@ func (n *Node) childMemory() uint64 {
 	return total
 }
 
-// monitor samples resources until the node stops and sets its pressure.
-func (n *Node) monitor(l ResourceLimits, sample func() ResourceSample, ticks <-chan time.Time, stop <-chan struct{}, done chan<- struct{}) {
+// monitor samples resources until the node stops and sets its pressure,
+// judging each sample by the limits current then.
+func (n *Node) monitor(sample func() ResourceSample, ticks <-chan time.Time, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
+	interval := n.limits.Load().Interval
+	var ticker *time.Ticker
 	if ticks == nil {
-		t := time.NewTicker(l.Interval)
-		defer t.Stop()
-		ticks = t.C
+		ticker = time.NewTicker(interval)
+		defer ticker.Stop()
+		ticks = ticker.C
 	}
-	keep := max(int(l.Window/l.Interval), 1) + 1
 	var window []ResourceSample
 	for {
 		select {
@@ -162,6 +196,12 @@ func (n *Node) monitor(l ResourceLimits, sample func() ResourceSample, ticks <-c
 			return
 		case <-ticks:
 		}
+		l := *n.limits.Load()
+		if ticker != nil && l.Interval != interval {
+			interval = l.Interval
+			ticker.Reset(interval)
+		}
+		keep := max(int(l.Window/l.Interval), 1) + 1
 		s := sample()
 		window = append(window, s)
 		if len(window) > keep {

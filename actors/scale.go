@@ -80,19 +80,19 @@ type scaleTick struct{}
 
 // scaleState is the pool actor's autoscaling state.
 type scaleState struct {
-	streak int
-	timer  *time.Timer
+	scheduled bool // a scale tick is on its way
+	streak    int
+	timer     *time.Timer
 }
 
 func (p *pool) dynamic() bool { return p.cfg.MaxWorkers > p.cfg.MinWorkers }
 
 func (a *poolActor) scheduleScale(c actor.Context) {
-	if !a.p.dynamic() {
+	a.scale.scheduled = false
+	if !a.p.dynamic() || a.halting {
 		return
 	}
-	if a.halting {
-		return
-	}
+	a.scale.scheduled = true
 	self, sys := c.Self(), c.ActorSystem()
 	a.scale.timer = a.p.timers.after(a.p.cfg.Scale.Interval, func() { sys.Root.Send(self, scaleTick{}) })
 }

@@ -15,9 +15,9 @@ import (
 )
 
 func TestAutoscaleFollowsLoad(t *testing.T) {
-	var log eventLog
+	w := newWatch()
 	g := newGate()
-	n := newNode(t, actors.WithEventHook(log.hook), actors.WithHandler("gate", g.handler), actors.WithPool(actors.PoolConfig{
+	n := newNode(t, w.option(), actors.WithHandler("gate", g.handler), actors.WithPool(actors.PoolConfig{
 		Name: "dyn", MinWorkers: 1, MaxWorkers: 4, QueueCapacity: 100,
 		Scale: actors.ScalePolicy{Interval: time.Millisecond, UpAfter: 1, Cooldown: 2 * time.Millisecond},
 	}))
@@ -32,7 +32,7 @@ func TestAutoscaleFollowsLoad(t *testing.T) {
 		require.NoError(t, err)
 		fs = append(fs, f)
 	}
-	eventually(t, "the pool to grow to its maximum", func() bool {
+	w.waitUntil(t, "the pool to grow to its maximum", func() bool {
 		st := n.Stats().Pools[0]
 		return st.Workers == 4 && st.WorkersByState[actors.WorkerBusy] == 4
 	})
@@ -40,10 +40,10 @@ func TestAutoscaleFollowsLoad(t *testing.T) {
 	for _, f := range fs {
 		require.NoError(t, wait(t, f).Err)
 	}
-	eventually(t, "the pool to shrink back", func() bool { return n.Stats().Pools[0].Workers == 1 })
+	w.waitUntil(t, "the pool to shrink back", func() bool { return n.Stats().Pools[0].Workers == 1 })
 	st = n.Stats().Pools[0]
 	assert.Equal(t, 4, st.PeakWorkers)
-	eventually(t, "scale events", func() bool { return log.count(supervision.KindPoolScaled) >= 2 })
+	w.waitUntil(t, "scale events", func() bool { return w.count(supervision.KindPoolScaled) >= 2 })
 
 	// Still serving after shrinking.
 	f, err := n.SubmitFunc(context.Background(), "dyn", func(context.Context) (any, error) { return 1, nil })
@@ -89,10 +89,10 @@ func (f *fakeResources) sample() actors.ResourceSample {
 }
 
 func TestResourcePressureAdmission(t *testing.T) {
-	var log eventLog
+	w := newWatch()
 	res := &fakeResources{}
 	ticks := make(chan time.Time)
-	n := newNode(t, actors.WithEventHook(log.hook), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}),
+	n := newNode(t, w.option(), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}),
 		actors.WithResourceLimits(actors.ResourceLimits{MemorySoft: 100, MemoryHard: 200, CPUPercent: 50, Interval: time.Second, Window: 2 * time.Second}),
 		actors.WithResourceSampler(res.sample), actors.WithResourceTicks(ticks))
 	try := func(p actors.Priority) error {
@@ -108,7 +108,9 @@ func TestResourcePressureAdmission(t *testing.T) {
 		at = at.Add(time.Second)
 		res.set(mem, cpu, at)
 		ticks <- at
-		eventually(t, "pressure "+want, func() bool { return n.Stats().Pressure == want })
+		// A change of level is an event; no change is none, and the
+		// next tick is taken only once this one has been handled.
+		w.waitUntil(t, "pressure "+want, func() bool { return n.Stats().Pressure == want })
 	}
 	step(50, 0, "normal")
 	require.NoError(t, try(actors.PriorityLow))
@@ -132,16 +134,19 @@ func TestResourcePressureAdmission(t *testing.T) {
 	step(50, busy, "soft") // still within the window
 	step(50, busy, "normal")
 	assert.InDelta(t, 0, n.Stats().CPUPercent, 0.2)
-	eventually(t, "pressure events", func() bool { return log.count(supervision.KindResourcePressure) == 5 })
+	w.waitUntil(t, "pressure events", func() bool { return w.count(supervision.KindResourcePressure) == 5 })
 }
 
 func TestResourceMonitorReadsThisMachine(t *testing.T) {
 	ticks := make(chan time.Time)
 	n := newNode(t, actors.WithResourceLimits(actors.ResourceLimits{MemoryHard: 1 << 50}), actors.WithResourceTicks(ticks))
-	ticks <- time.Now()
-	ticks <- time.Now()
-	eventually(t, "a sample", func() bool { return n.Stats().Memory > 0 })
+	// The monitor takes a tick only once it has handled the one before:
+	// after the third, two samples are in.
+	for range 3 {
+		ticks <- time.Now()
+	}
 	st := n.Stats()
+	assert.Positive(t, st.Memory, "a sample")
 	assert.Less(t, st.Memory, uint64(8<<30), "the heap of a test process is far below 8 GiB")
 	assert.GreaterOrEqual(t, st.CPUPercent, 0.0)
 	assert.Equal(t, "normal", st.Pressure)

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"time"
+
 	"github.com/drover-go/drover/actors/internal/hist"
 	"github.com/drover-go/drover/supervision"
 )
@@ -36,6 +38,8 @@ type PoolStats struct {
 	// queued tasks per priority, critical first.
 	QueueCapacity int
 	QueueDepth    [4]int
+	// TaskTimeout is the default timeout of the pool's tasks (0: none).
+	TaskTimeout time.Duration
 	// InFlight counts tasks handed to workers and not yet released.
 	InFlight int
 	// Submitted counts accepted tasks; Rejected counts tasks refused for
@@ -84,6 +88,8 @@ type WorkerStats struct {
 	State    WorkerState
 	InFlight int
 	Restarts uint64
+	// Weight is the worker's share for the "weighted" strategy.
+	Weight int
 }
 
 // Stats returns a snapshot of the node. It is safe to call at any time,
@@ -105,45 +111,46 @@ func (n *Node) Stats() NodeStats {
 
 func (p *pool) stats() PoolStats {
 	ps := PoolStats{
-		Name:          p.cfg.Name,
-		State:         PoolState(p.stateA.Load()),
-		Kind:          p.cfg.Kind,
-		Strategy:      p.strategy.Name(),
-		MinWorkers:    p.cfg.MinWorkers,
-		MaxWorkers:    p.cfg.MaxWorkers,
-		Concurrency:   p.cfg.Concurrency,
-		QueueCapacity: p.cfg.QueueCapacity,
-		Submitted:     p.submitted.Load(),
-		Rejected:      p.rejected.Load(),
-		Completed:     p.completed.Load(),
-		Failed:        p.failed.Load(),
-		TimedOut:      p.timedOut.Load(),
-		Canceled:      p.canceled.Load(),
-		Restarts:      p.restarts.Load(),
-		Shed:          p.shed.Load(),
-		Stuck:         p.stuck.Load(),
-		Abandoned:     p.abandoned.Load(),
-		Retries:       p.retries.Load(),
-		Quarantined:   p.quarantines.Load(),
-		Unhealthy:     p.unhealthy.Load(),
-		StartError:    p.proc.startError(),
-		QueueWait:     p.waitHist.Snapshot(),
-		Run:           p.runHist.Snapshot(),
+		Name:        p.cfg.Name,
+		State:       PoolState(p.stateA.Load()),
+		Kind:        p.cfg.Kind,
+		Strategy:    p.strategy.Name(),
+		Concurrency: p.cfg.Concurrency,
+		Submitted:   p.submitted.Load(),
+		Rejected:    p.rejected.Load(),
+		Completed:   p.completed.Load(),
+		Failed:      p.failed.Load(),
+		TimedOut:    p.timedOut.Load(),
+		Canceled:    p.canceled.Load(),
+		Restarts:    p.restarts.Load(),
+		Shed:        p.shed.Load(),
+		Stuck:       p.stuck.Load(),
+		Abandoned:   p.abandoned.Load(),
+		Retries:     p.retries.Load(),
+		Quarantined: p.quarantines.Load(),
+		Unhealthy:   p.unhealthy.Load(),
+		StartError:  p.proc.startError(),
+		QueueWait:   p.waitHist.Snapshot(),
+		Run:         p.runHist.Snapshot(),
 	}
-	if p.breakers != nil {
-		ps.Breakers = p.breakers.states()
+	if brs := p.breakers.Load(); brs != nil {
+		ps.Breakers = brs.states()
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ps.QueueDepth = p.queue.depths()
 	ps.InFlight = p.inflight.n
 	ps.PeakWorkers = p.peak
+	ps.MinWorkers, ps.MaxWorkers = p.cfg.MinWorkers, p.cfg.MaxWorkers // Reconfigure writes them under mu
+	ps.QueueCapacity = p.cfg.QueueCapacity
+	ps.TaskTimeout = time.Duration(p.taskTimeout.Load())
 	ps.WorkerStats = make([]WorkerStats, 0, len(p.workers))
 	for _, w := range p.workers {
+		ps.Completed += w.completed.Load()
 		if !w.active {
 			continue // a parked slot of a dynamic pool
 		}
-		ps.WorkerStats = append(ps.WorkerStats, WorkerStats{Name: w.name, State: w.state, InFlight: w.inflight, Restarts: w.restarts})
+		ps.WorkerStats = append(ps.WorkerStats, WorkerStats{Name: w.name, State: w.state, InFlight: w.inflight, Restarts: w.restarts, Weight: w.weight})
 		if int(w.state) < len(ps.WorkersByState) {
 			ps.WorkersByState[w.state]++
 		}

@@ -45,8 +45,8 @@ func drain(t *testing.T, s *actors.Subscription) []supervision.Event {
 }
 
 func TestSubscribeFansOutWithKinds(t *testing.T) {
-	var log eventLog
-	n := newNode(t, actors.WithEventHook(log.hook), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 2,
+	w := newWatch()
+	n := newNode(t, w.option(), actors.WithPool(actors.PoolConfig{Name: "p", Workers: 2,
 		Backoff: supervision.Backoff{Initial: time.Millisecond, Max: time.Millisecond}}))
 	require.NoError(t, n.WaitReady(t.Context()))
 	restarts := n.Subscribe(8, supervision.KindWorkerFailed, supervision.KindWorkerRestarted)
@@ -72,7 +72,8 @@ func TestSubscribeFansOutWithKinds(t *testing.T) {
 	assert.Zero(t, restarts.Dropped())
 	assert.Zero(t, all.Dropped())
 	// The hook still gets every event.
-	eventually(t, "the hook's restart", func() bool { return log.count(supervision.KindWorkerRestarted) == 1 })
+	w.waitFor(t, "hook's restart", ofKind(supervision.KindWorkerRestarted))
+	assert.Equal(t, 1, w.count(supervision.KindWorkerRestarted))
 }
 
 // TestSubscribeSlowReaderDrops checks that a reader that never reads loses

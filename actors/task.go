@@ -261,10 +261,22 @@ type Future struct {
 	out      []byte
 	value    any
 	err      error
-	ranOn    *worker
 	queuedNs int64
 	runNs    int64
 	cpuNs    int64
+
+	lean *leanRecord // a Submitter's record; nil for a Future of Submit
+}
+
+// leanRecord is what a Submitter's task record holds besides a Future's
+// fields, kept with the record across reuses: its result goes to sub's
+// completions, with tag. refs counts who still holds the record (the
+// result, until Next takes it; the pool, until it is done with it); at
+// zero it is reused.
+type leanRecord struct {
+	sub  *Submitter
+	tag  uint64
+	refs atomic.Int32
 }
 
 // futureExtra holds what only some tasks need, so that a plain task stays
@@ -389,8 +401,8 @@ func (f *Future) result() Result {
 		r.Worker, r.Node = f.x.promise.worker, f.x.promise.node
 		return r
 	}
-	if f.ranOn != nil {
-		r.Worker = f.ranOn.name
+	if f.startedNs.Load() > 0 && f.worker != nil {
+		r.Worker = f.worker.name // it started there (and ran there, unless it was requeued)
 	}
 	r.Node = f.pool.node.name
 	return r
@@ -410,14 +422,14 @@ func (f *Future) finish(res Result, w *worker) bool {
 		}
 	}
 	p := f.pool
-	f.out, f.value, f.err, f.ranOn = res.Output, res.Value, res.Err, w
+	f.out, f.value, f.err = res.Output, res.Value, res.Err
 	f.runNs, f.cpuNs = int64(res.Run), int64(res.CPU)
 	if st := f.startedNs.Load(); st > 0 {
 		f.queuedNs = st - f.accepted
 	} else {
 		f.queuedNs = p.node.clock() - f.accepted
 	}
-	p.count(f, res.Err)
+	p.count(f, w, res.Err)
 	if x := f.x; x != nil {
 		if x.timer != nil {
 			p.timers.stop(x.timer)
@@ -433,5 +445,32 @@ func (f *Future) finish(res Result, w *worker) bool {
 	if f.x != nil && f.x.onDone != nil {
 		f.x.onDone(f.result())
 	}
+	if l := f.lean; l != nil {
+		l.sub.deliver(f) // Next reads the result and drops its hold
+	}
 	return true
+}
+
+// finishOut is finish for a task the pool no longer holds in any list or
+// inbox: a Submitter's record is then free to be reused once its result
+// is delivered.
+func (f *Future) finishOut(res Result, w *worker) bool {
+	ok := f.finish(res, w)
+	f.poolDone()
+	return ok
+}
+
+// poolDone says that the pool holds f no more: it is in no list and no
+// inbox, and no runner will touch it again.
+func (f *Future) poolDone() {
+	if f.lean != nil {
+		f.drop()
+	}
+}
+
+// drop releases one hold on a Submitter's record; the last one reuses it.
+func (f *Future) drop() {
+	if f.lean.refs.Add(-1) == 0 {
+		f.lean.sub.reuse(f)
+	}
 }

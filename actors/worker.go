@@ -59,9 +59,15 @@ type worker struct {
 	name  string
 	inbox chan *Future
 
+	// completed counts the tasks its runners completed; Stats sums the
+	// workers' counts, so that runners of different workers share no
+	// counter on the per-task path.
+	completed atomic.Uint64
+
 	// under pool.mu
 	state     WorkerState
 	inflight  int
+	weight    int // its share for the weighted strategy, as given to the router
 	restarts  uint64
 	started   uint64       // incarnations that came up
 	active    bool         // a live slot (false: a parked slot of a dynamic pool)
@@ -241,7 +247,9 @@ func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, pan
 	w, p := inc.w, inc.w.pool
 	if !f.state.CompareAndSwap(jobPending, jobRunning) {
 		// It already has its result (timed out or canceled while dispatched).
-		return p.release(w, f, false, false, true), 0, false
+		next = p.release(w, f, false, false, true)
+		f.poolDone()
+		return next, 0, false
 	}
 	n := p.node
 	start := now
@@ -331,6 +339,7 @@ func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, pan
 	}
 	f.finish(res, w)
 	next = p.release(w, f, panicked, false, !panicked)
+	f.poolDone() // the runner's last touch of f
 	if panicked {
 		inc.sys.Root.Send(inc.pool, crashWorker{w: w, inc: inc, err: res.Err})
 	}

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,6 +58,22 @@ type Row struct {
 	// the heap and stack growth held by the queue).
 	AllocsPerTask float64 `json:"allocs_per_task"`
 	BytesPerTask  float64 `json:"bytes_per_task"`
+	// Rounds is the number of rounds measured (Options.Rounds). With more
+	// than one, the other figures are those of the median round (by the
+	// headline figure: tasks/s, or bytes per task for queue_memory), and
+	// VsChan gives the spread of the ratios to chan paired within rounds.
+	Rounds int `json:"rounds"`
+	// VsChan is the row's headline figure over chan's in the same round:
+	// the median, lowest and highest over the rounds; zero when chan was
+	// not measured or the figure does not apply.
+	VsChan Spread `json:"vs_chan"`
+}
+
+// Spread is the median and range of a figure over rounds.
+type Spread struct {
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
 }
 
 // Config is what a workload asks of a pool; a plain value.
@@ -131,6 +148,11 @@ type Options struct {
 	Progress func(done, total int, label string)
 	// Extra adds contenders beyond Impls, measured after them.
 	Extra []Impl
+	// Rounds repeats the whole selection this many times, interleaved (each
+	// round measures every workload on every impl), so that each row can
+	// say the spread of its ratio to chan; 0 means 1. A row reports its
+	// median round.
+	Rounds int
 }
 
 // Workloads returns the workload names in the order Run measures them.
@@ -148,6 +170,7 @@ func Workloads() []string {
 func Impls() []Impl {
 	return []Impl{
 		droverImpl(),
+		droverLeanImpl(),
 		chanImpl(),
 		antsImpl(),
 		pondImpl(),
@@ -182,27 +205,88 @@ func run(ctx context.Context, opts Options, sz sizes) ([]Row, error) {
 	if slices.Contains(workloads, WorkloadCPU10us) {
 		h.spinIters = calibrateSpin(cpuTaskDuration)
 	}
-	total := len(workloads) * len(impls)
-	rows := make([]Row, 0, total)
-	for _, w := range workloads {
-		for _, impl := range impls {
-			if err := ctx.Err(); err != nil {
-				return rows, err
+	rounds := max(opts.Rounds, 1)
+	per := len(workloads) * len(impls)
+	total := per * rounds
+	measured := make([][]Row, rounds) // by round, in Run's row order
+	done := 0
+	for r := range rounds {
+		for _, w := range workloads {
+			for _, impl := range impls {
+				if err := ctx.Err(); err != nil {
+					return summarize(measured[:r+1]), err
+				}
+				if opts.Progress != nil {
+					label := w + "/" + impl.Name
+					if rounds > 1 {
+						label = fmt.Sprintf("%s (round %d of %d)", label, r+1, rounds)
+					}
+					opts.Progress(done, total, label)
+				}
+				row, err := h.measure(w, impl)
+				if err != nil {
+					return summarize(measured[:r+1]), fmt.Errorf("bench: %s/%s: %w", w, impl.Name, err)
+				}
+				measured[r] = append(measured[r], row)
+				done++
 			}
-			if opts.Progress != nil {
-				opts.Progress(len(rows), total, w+"/"+impl.Name)
-			}
-			row, err := h.measure(w, impl)
-			if err != nil {
-				return rows, fmt.Errorf("bench: %s/%s: %w", w, impl.Name, err)
-			}
-			rows = append(rows, row)
 		}
 	}
 	if opts.Progress != nil {
 		opts.Progress(total, total, "")
 	}
-	return rows, nil
+	return summarize(measured), nil
+}
+
+// headline is the figure a row is ranked and compared by.
+func headline(r Row) float64 {
+	if r.Workload == WorkloadQueueMemory {
+		return r.BytesPerTask
+	}
+	return r.TasksPerSec
+}
+
+// summarize folds the rounds' rows into one row per workload and impl:
+// the median round's figures, and the spread of the ratios to chan paired
+// within each round. Rows of an unfinished last round count where they
+// exist.
+func summarize(rounds [][]Row) []Row {
+	if len(rounds) == 0 {
+		return nil
+	}
+	full := rounds[0]
+	for _, rs := range rounds {
+		if len(rs) > len(full) {
+			full = rs
+		}
+	}
+	out := make([]Row, 0, len(full))
+	for i, first := range full {
+		var samples []Row
+		var ratios []float64
+		for _, rs := range rounds {
+			if i >= len(rs) {
+				continue
+			}
+			samples = append(samples, rs[i])
+			for _, b := range rs {
+				if b.Workload == first.Workload && b.Impl == baselineImpl && headline(b) > 0 && headline(rs[i]) > 0 {
+					ratios = append(ratios, headline(rs[i])/headline(b))
+				}
+			}
+		}
+		slices.SortFunc(samples, func(a, b Row) int {
+			return cmp.Compare(headline(a), headline(b))
+		})
+		row := samples[len(samples)/2]
+		row.Rounds = len(samples)
+		if len(ratios) > 0 {
+			slices.Sort(ratios)
+			row.VsChan = Spread{Median: ratios[len(ratios)/2], Min: ratios[0], Max: ratios[len(ratios)-1]}
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 // selectRun validates opts and returns the workloads and impls to run, in

@@ -31,7 +31,10 @@
 // drover is Drover's own Submit path: a node (actors.NewNode) with one
 // KindCPU pool of the workload's workers, a queue of MaxInFlight tasks, a
 // Task{Func: ...} per Submit and the task's Future waited on by the
-// submitter.
+// submitter. drover_lean is Drover's lean path on the same node: an
+// actors.Submitter (reused task records, no heap object per task), a
+// registered handler whose 8-byte payload names the harness's func, and
+// results taken by Next in the order tasks end.
 //
 // The baselines are chan (a plain Go channel worker pool with a reply per
 // task: the limit), ants (ants v2), pond (pond v2 with its task futures),

@@ -58,7 +58,7 @@ func (s *submitter) Submit(func()) error { return s.submit() }
 // pool in one run: a Task{Func: ...} per task (the drover row of the
 // suite) and a registered handler with an 8-byte payload.
 func BenchmarkDroverVariants(b *testing.B) {
-	impls := []Impl{chanImpl(), droverImpl(), droverHandlerImpl()}
+	impls := []Impl{chanImpl(), droverImpl(), droverHandlerImpl(), droverLeanImpl()}
 	workloads := []struct {
 		name string
 		task func()

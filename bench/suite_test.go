@@ -320,3 +320,28 @@ func TestPrintSuite(t *testing.T) {
 	require.NoError(t, WriteTable(os.Stdout, rows))
 	t.Logf("suite %s took %v", *suiteFlag, time.Since(start).Round(time.Second))
 }
+
+// TestSummarizeRounds: a row is its median round, and its ratio to chan is
+// paired within rounds (a slow round for both is not a slow ratio).
+func TestSummarizeRounds(t *testing.T) {
+	round := func(chanRate, droverRate float64) []Row {
+		return []Row{
+			{Workload: WorkloadEmpty, Impl: "drover", TasksPerSec: droverRate},
+			{Workload: WorkloadEmpty, Impl: "chan", TasksPerSec: chanRate},
+		}
+	}
+	rows := summarize([][]Row{round(100, 50), round(10, 6), round(200, 40)})
+	require.Len(t, rows, 2)
+	d := rows[0]
+	assert.Equal(t, "drover", d.Impl)
+	assert.Equal(t, 3, d.Rounds)
+	assert.Equal(t, 40.0, d.TasksPerSec, "the median round by tasks/s")
+	assert.Equal(t, Spread{Median: 0.5, Min: 0.2, Max: 0.6}, d.VsChan)
+	assert.Equal(t, Spread{Median: 1, Min: 1, Max: 1}, rows[1].VsChan)
+
+	// An unfinished last round counts where it has rows.
+	rows = summarize([][]Row{round(100, 50), round(100, 70)[:1]})
+	assert.Equal(t, 2, rows[0].Rounds)
+	assert.Equal(t, 1, rows[1].Rounds)
+	assert.Equal(t, 0.5, rows[0].VsChan.Median, "a round without chan gives no ratio")
+}

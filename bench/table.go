@@ -13,8 +13,9 @@ const baselineImpl = "chan"
 // WriteTable writes rows to w as an aligned text table, one line per row,
 // with a column "vs chan" giving the row's headline figure over chan's for
 // the same workload: tasks/s for every workload but queue_memory, bytes per
-// task for queue_memory. A figure that does not apply shows as "-". Safe
-// for concurrent use with distinct writers.
+// task for queue_memory. With several rounds it is the median of the ratios
+// paired within rounds, and their range in brackets. A figure that does not
+// apply shows as "-". Safe for concurrent use with distinct writers.
 func WriteTable(w io.Writer, rows []Row) error {
 	base := make(map[string]Row)
 	for _, r := range rows {
@@ -80,6 +81,9 @@ func WriteJSON(w io.Writer, rows []Row) error {
 }
 
 func formatRatio(r Row, base map[string]Row) string {
+	if r.Rounds > 1 && r.VsChan.Median > 0 {
+		return fmt.Sprintf("%.2fx (%.2f-%.2f)", r.VsChan.Median, r.VsChan.Min, r.VsChan.Max)
+	}
 	b, ok := base[r.Workload]
 	if !ok {
 		return "-"

@@ -145,18 +145,31 @@ type Admin struct {
 	Address string
 }
 
-// Limits are resource limits for the runtime to apply; zero fields mean no
-// limit. They are parsed and checked, and not yet enforced.
+// Limits are the node's resource limits, enforced as
+// actors.ResourceLimits says: over a soft limit the node refuses
+// low-priority tasks, over MemoryHard all but critical ones. Zero fields
+// mean no limit, or for Interval and Window their defaults.
 type Limits struct {
-	// MemorySoft is the heap size, in bytes, above which the node should
-	// shed load.
+	// MemorySoft is the memory, in bytes (the Go heap plus process
+	// workers' resident memory), above which the node sheds load.
 	MemorySoft uint64
-	// MemoryHard is the heap size, in bytes, the node must not exceed; at
-	// least MemorySoft when both are set.
+	// MemoryHard is the memory, in bytes, above which the node takes only
+	// critical tasks; at least MemorySoft when both are set.
 	MemoryHard uint64
 	// CPUPercent is the share of all the machine's CPUs the node should use,
 	// from 1 to 100.
 	CPUPercent float64
+	// Interval is the time between samples; zero means
+	// actors.DefaultResourceInterval (1s).
+	Interval time.Duration
+	// Window is the span CPU use is averaged over, at least Interval; zero
+	// means 5 intervals.
+	Window time.Duration
+}
+
+// ResourceLimits returns l as the runtime takes it.
+func (l Limits) ResourceLimits() actors.ResourceLimits {
+	return actors.ResourceLimits{MemorySoft: l.MemorySoft, MemoryHard: l.MemoryHard, CPUPercent: l.CPUPercent, Interval: l.Interval, Window: l.Window}
 }
 
 // Default returns the configuration of an empty file: a node named
@@ -272,6 +285,12 @@ func (c *Config) Validate() error {
 	if l.CPUPercent != 0 && !(l.CPUPercent >= cpuPercent.min && l.CPUPercent <= cpuPercent.max) {
 		bad("", "limits.cpu_percent", strconv.FormatFloat(l.CPUPercent, 'g', -1, 64), cpuPercent.allowed)
 	}
+	if l.Interval != 0 && !resourceInterval.contains(l.Interval) {
+		bad("", "limits.interval", strconv.Quote(formatDuration(l.Interval)), resourceInterval.allowed)
+	}
+	if l.Window != 0 && (!resourceInterval.contains(l.Window) || l.Window < l.Interval) {
+		bad("", "limits.window", strconv.Quote(formatDuration(l.Window)), resourceInterval.allowed+", at least limits.interval")
+	}
 	if c.Cluster != nil {
 		errs = append(errs, c.Cluster.validate()...)
 	}
@@ -303,7 +322,7 @@ func (c *Config) NodeOptions(logger hclog.Logger) ([]actors.Option, error) {
 		opts = append(opts, actors.WithLogger(logger))
 	}
 	if l := d.Limits; l != (Limits{}) {
-		opts = append(opts, actors.WithResourceLimits(actors.ResourceLimits{MemorySoft: l.MemorySoft, MemoryHard: l.MemoryHard, CPUPercent: l.CPUPercent}))
+		opts = append(opts, actors.WithResourceLimits(l.ResourceLimits()))
 	}
 	for _, p := range d.Pools {
 		if p.Process != nil {
@@ -433,4 +452,19 @@ var (
 	queueCapacity = intRange{1, actors.MaxQueueCapacity}
 	maxRestarts   = intRange{0, 1_000_000}
 	maxTasks      = intRange{1, 1 << 40}
+	weight        = intRange{1, actors.MaxWeight}
+	maxWeights    = actors.MaxPoolWorkers
+
+	quarantineAfter  = intRange{0, 1_000_000}
+	resourceInterval = durations(time.Millisecond, time.Hour, formatDuration(actors.DefaultResourceInterval))
+	scaleInterval    = durations(time.Millisecond, time.Hour, formatDuration(actors.DefaultScaleInterval))
+	scaleCooldown    = durations(time.Millisecond, 24*time.Hour, formatDuration(actors.DefaultScaleCooldown))
+	utilization      = floatRange{0.01, 1, "0.01 to 1 (the share of the workers' slots in use)"}
+	upAfter          = intRange{1, 1000}
+	healthInterval   = durations(time.Millisecond, time.Hour, formatDuration(supervision.HealthPolicy{}.WithDefaults().Interval))
+	healthFailures   = intRange{1, 1000}
+	breakerFailures  = intRange{1, 1_000_000}
+	resetTimeout     = durations(time.Millisecond, 24*time.Hour, formatDuration(supervision.BreakerConfig{}.WithDefaults().ResetTimeout))
+	halfOpenTrials   = intRange{1, actors.MaxConcurrency}
+	maxAttempts      = intRange{0, 1000}
 )

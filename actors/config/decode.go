@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
@@ -31,6 +32,9 @@ func Parse(src []byte, filename string) (*Config, error) {
 	if filename == "" {
 		filename = "<config>"
 	}
+	if e := guard(src, filename); e != nil {
+		return nil, e
+	}
 	d := &decoder{src: src}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() {
@@ -40,6 +44,9 @@ func Parse(src []byte, filename string) (*Config, error) {
 	root, ok := f.Body.(*hclsyntax.Body)
 	if !ok {
 		return nil, &Error{File: filename, Message: "not HCL native syntax"}
+	}
+	if d.costly(root); len(d.errs) > 0 {
+		return nil, d.err() // before any of it is evaluated
 	}
 	c := d.config(root)
 	if err := d.err(); err != nil {
@@ -55,10 +62,18 @@ var (
 	topBlocks      = []string{"log", "admin", "limits", "cluster", "pool"}
 	logFields      = []string{"level", "format"}
 	adminFields    = []string{"address"}
-	limitsFields   = []string{"memory_soft", "memory_hard", "cpu_percent"}
-	poolFields     = []string{"kind", "workers", "min_workers", "max_workers", "concurrency", "strategy", "queue_capacity", "task_timeout", "stable_period", "aging", "shed", "stuck_grace"}
-	poolBlocks     = []string{"restarts", "backoff", "process"}
-	restartsFields = []string{"max", "window"}
+	limitsFields   = []string{"memory_soft", "memory_hard", "cpu_percent", "interval", "window"}
+	poolFields     = []string{"kind", "workers", "min_workers", "max_workers", "concurrency", "strategy", "weights", "queue_capacity", "task_timeout", "stable_period", "aging", "shed", "stuck_grace", "quarantine_after"}
+	poolBlocks     = []string{"restarts", "total_restarts", "pool_restarts", "backoff", "scale", "health", "breaker", "retry", "process"}
+	restartsFields = []string{"max", "window", "scope"}
+	poolRestarts   = []string{"max", "window"}
+	scaleFields    = []string{"interval", "up_utilization", "up_after", "down_utilization", "cooldown"}
+	healthFields   = []string{"interval", "timeout", "failure_threshold"}
+	breakerFields  = []string{"failure_threshold", "reset_timeout", "half_open_trials", "scope"}
+	retryFields    = []string{"max_attempts"}
+	retryBlocks    = []string{"backoff"}
+	scopeNames     = []string{"one-for-one", "all-for-one", "rest-for-one"}
+	breakerScopes  = []string{"pool-faults", "all-results"}
 	backoffFields  = []string{"initial", "max", "multiplier", "jitter"}
 	processFields  = []string{"command", "args", "env", "dir", "start_timeout", "kill_grace", "max_memory", "max_tasks"}
 
@@ -101,18 +116,28 @@ func (d *decoder) err() error {
 	slices.SortStableFunc(d.errs, func(a, b *Error) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	})
-	errs := make([]error, len(d.errs))
-	for i, e := range d.errs {
-		errs[i] = e
+	errs := make([]error, 0, min(len(d.errs), MaxProblems+1))
+	for _, e := range d.errs[:min(len(d.errs), MaxProblems)] {
+		errs = append(errs, e)
+	}
+	if more := len(d.errs) - MaxProblems; more > 0 {
+		last := d.errs[MaxProblems]
+		errs = append(errs, &Error{File: last.File, Line: last.Line, Column: last.Column,
+			Message: fmt.Sprintf("and %d more problems from here on, not listed", more)})
 	}
 	return errors.Join(errs...)
 }
 
-// text returns the source of r as written, on one line and at most 60 bytes.
+// text returns the source of r as written, on one line and at most 60
+// bytes, cut on a character boundary.
 func (d *decoder) text(r hcl.Range) string {
 	s := strings.Join(strings.Fields(string(r.SliceBytes(d.src))), " ")
 	if len(s) > 60 {
-		s = s[:57] + "..."
+		cut := 57
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = strings.ToValidUTF8(s[:cut], "\ufffd") + "..."
 	}
 	return s
 }
@@ -331,6 +356,54 @@ func parseSize(s string) (uint64, bool) {
 	return uint64(f), true
 }
 
+// intList returns attribute name as a list of at most maxLen integers,
+// each in r.
+func (b *body) intList(name string, r intRange, maxLen int) ([]int, *hclsyntax.Attribute) {
+	allowed := fmt.Sprintf("a list of at most %d numbers, each %s, such as [3, 1]", maxLen, r.allowed())
+	v, a := b.value(name, cty.List(cty.Number), allowed)
+	if a == nil {
+		return nil, nil
+	}
+	if v.LengthInt() > maxLen {
+		b.bad(a, allowed)
+		return nil, nil
+	}
+	out := make([]int, 0, v.LengthInt())
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() {
+			b.bad(a, allowed)
+			return nil, nil
+		}
+		f := e.AsBigFloat()
+		n, acc := f.Int64()
+		if !f.IsInt() || acc != big.Exact || n < int64(r.min) || n > int64(r.max) {
+			b.bad(a, allowed)
+			return nil, nil
+		}
+		out = append(out, int(n))
+	}
+	return out, a
+}
+
+// inFileNames writes the PoolConfig field names in an actors error as the
+// file names them: "Workers is 9; allowed: MinWorkers (1) to MaxWorkers
+// (4)" becomes "workers is 9; allowed: min_workers (1) to max_workers (4)".
+func inFileNames(msg string) string {
+	return fieldName.ReplaceAllStringFunc(msg, func(f string) string {
+		if name, ok := fileNames[f]; ok {
+			return name
+		}
+		return f
+	})
+}
+
+var fieldName = regexp.MustCompile(`\b[A-Z][A-Za-z]*\b`)
+
+// noNUL reports whether s has no NUL byte: one that the operating system
+// would cut a command, an argument or a variable at.
+func noNUL(s string) bool { return !strings.ContainsRune(s, 0) }
+
 func (b *body) stringList(name, allowed string) ([]string, *hclsyntax.Attribute) {
 	v, a := b.value(name, cty.List(cty.String), allowed)
 	if a == nil {
@@ -348,7 +421,7 @@ func (b *body) stringList(name, allowed string) ([]string, *hclsyntax.Attribute)
 	return out, a
 }
 
-func (b *body) stringMap(name, allowed string, okKey func(string) bool) (map[string]string, *hclsyntax.Attribute) {
+func (b *body) stringMap(name, allowed string, ok func(k, v string) bool) (map[string]string, *hclsyntax.Attribute) {
 	v, a := b.value(name, cty.Map(cty.String), allowed)
 	if a == nil {
 		return nil, nil
@@ -356,7 +429,7 @@ func (b *body) stringMap(name, allowed string, okKey func(string) bool) (map[str
 	out := map[string]string{}
 	for it := v.ElementIterator(); it.Next(); {
 		k, e := it.Element()
-		if e.IsNull() || !okKey(k.AsString()) {
+		if e.IsNull() || !ok(k.AsString(), e.AsString()) {
 			b.bad(a, allowed)
 			return nil, nil
 		}
@@ -415,7 +488,17 @@ func (d *decoder) config(root *hclsyntax.Body) *Config {
 			continue
 		}
 		first[name] = blk
-		c.Pools = append(c.Pools, d.pool(&body{d: d, path: path, b: blk.Body}, blk))
+		found := len(d.errs)
+		pc := d.pool(&body{d: d, path: path, b: blk.Body}, blk)
+		if len(d.errs) == found {
+			// The rules between fields that only the whole pool shows
+			// (workers within min_workers and max_workers, say) are actors'.
+			if err := pc.Validate(); err != nil {
+				msg := strings.TrimPrefix(err.Error(), actors.ErrInvalidConfig.Error()+": ")
+				d.add(blk.TypeRange, Error{Path: path, Message: inFileNames(strings.TrimPrefix(msg, path+": "))})
+			}
+		}
+		c.Pools = append(c.Pools, pc)
 	}
 	return c
 }
@@ -437,6 +520,17 @@ func (d *decoder) limits(b *body) Limits {
 	}
 	if f, a := b.float("cpu_percent", cpuPercent); a != nil {
 		l.CPUPercent = f
+	}
+	interval, intervalAttr := b.duration("interval", resourceInterval)
+	if intervalAttr != nil {
+		l.Interval = interval
+	}
+	if v, a := b.duration("window", resourceInterval); a != nil {
+		if eff := cmp.Or(l.Interval, actors.DefaultResourceInterval); v < eff {
+			b.bad(a, "at least limits.interval ("+formatDuration(eff)+")")
+		} else {
+			l.Window = v
+		}
 	}
 	return l
 }
@@ -480,6 +574,15 @@ func (d *decoder) pool(b *body, blk *hclsyntax.Block) actors.PoolConfig {
 	if s, a := b.enum("strategy", router.Names()); a != nil {
 		pc.Strategy = s
 	}
+	if ws, a := b.intList("weights", weight, maxWeights); a != nil {
+		pc.Weights = ws
+	}
+	if n, a := b.int("quarantine_after", quarantineAfter); a != nil {
+		pc.QuarantineAfter = n
+		if n == 0 {
+			pc.QuarantineAfter = actors.NoQuarantine
+		}
+	}
 	if n, a := b.int("queue_capacity", queueCapacity); a != nil {
 		pc.QueueCapacity = n
 	}
@@ -490,10 +593,34 @@ func (d *decoder) pool(b *body, blk *hclsyntax.Block) actors.PoolConfig {
 		pc.StablePeriod = v
 	}
 	if rb := b.single("restarts"); rb != nil {
-		pc.Restarts = d.restarts(b.child(rb, b.path))
+		pc.Restarts, pc.Scope = d.restarts(b.child(rb, b.path), restartsFields)
+	}
+	if rb := b.single("total_restarts"); rb != nil {
+		pc.TotalRestarts, _ = d.restarts(b.child(rb, b.path), poolRestarts)
+	}
+	if rb := b.single("pool_restarts"); rb != nil {
+		pc.PoolRestarts, _ = d.restarts(b.child(rb, b.path), poolRestarts)
 	}
 	if bb := b.single("backoff"); bb != nil {
 		pc.Backoff = d.backoff(b.child(bb, b.path))
+	}
+	if sb := b.single("scale"); sb != nil {
+		if maxAttr == nil {
+			d.add(sb.TypeRange, Error{Path: b.path, Message: "scale block in a fixed pool", Allowed: "only with max_workers, which makes the pool dynamic"})
+		} else {
+			pc.Scale = d.scale(b.child(sb, b.path))
+		}
+	}
+	if hb := b.single("health"); hb != nil {
+		h := d.health(b.child(hb, b.path))
+		pc.Health = &h
+	}
+	if bb := b.single("breaker"); bb != nil {
+		br, scope := d.breaker(b.child(bb, b.path))
+		pc.Breaker, pc.BreakerScope = &br, scope
+	}
+	if rb := b.single("retry"); rb != nil {
+		pc.Retry = d.retry(b.child(rb, b.path))
 	}
 	pb := b.single("process")
 	switch {
@@ -512,11 +639,19 @@ func (d *decoder) pool(b *body, blk *hclsyntax.Block) actors.PoolConfig {
 	return pc
 }
 
-// restarts decodes a restarts block. A field left out stays zero, which
-// actors.PoolConfig turns into its default: the same as in code.
-func (d *decoder) restarts(b *body) supervision.Intensity {
+// restarts decodes a restarts, total_restarts or pool_restarts block
+// (fields says which fields it has).
+// A field left out stays zero, which actors.PoolConfig turns into its
+// default: the same as in code.
+func (d *decoder) restarts(b *body, fields []string) (supervision.Intensity, supervision.Scope) {
 	var in supervision.Intensity
-	b.only(restartsFields, nil)
+	var scope supervision.Scope
+	b.only(fields, nil)
+	if slices.Contains(fields, "scope") {
+		if s, a := b.enum("scope", scopeNames); a != nil {
+			scope, _ = supervision.ParseScope(s)
+		}
+	}
 	if n, a := b.int("max", maxRestarts); a != nil {
 		in.MaxRestarts = n
 		if n == 0 {
@@ -526,7 +661,94 @@ func (d *decoder) restarts(b *body) supervision.Intensity {
 	if v, a := b.duration("window", restartWindow); a != nil {
 		in.Window = v
 	}
-	return in
+	return in, scope
+}
+
+// scale decodes a dynamic pool's scale block; a field left out takes
+// actors' default.
+func (d *decoder) scale(b *body) actors.ScalePolicy {
+	var s actors.ScalePolicy
+	b.only(scaleFields, nil)
+	if v, a := b.duration("interval", scaleInterval); a != nil {
+		s.Interval = v
+	}
+	up, upAttr := b.float("up_utilization", utilization)
+	if upAttr != nil {
+		s.UpUtilization = up
+	}
+	if n, a := b.int("up_after", upAfter); a != nil {
+		s.UpAfter = n
+	}
+	if f, a := b.float("down_utilization", utilization); a != nil {
+		if eff := cmp.Or(s.UpUtilization, actors.DefaultScaleUpUtilization); f > eff {
+			b.bad(a, "at most scale.up_utilization ("+strconv.FormatFloat(eff, 'g', -1, 64)+")")
+		} else {
+			s.DownUtilization = f
+		}
+	}
+	if v, a := b.duration("cooldown", scaleCooldown); a != nil {
+		s.Cooldown = v
+	}
+	return s
+}
+
+// health decodes a health block: its presence turns probes on, and a field
+// left out takes supervision's default.
+func (d *decoder) health(b *body) supervision.HealthPolicy {
+	var h supervision.HealthPolicy
+	b.only(healthFields, nil)
+	if v, a := b.duration("interval", healthInterval); a != nil {
+		h.Interval = v
+	}
+	if v, a := b.duration("timeout", healthInterval); a != nil {
+		if eff := h.WithDefaults().Interval; v > eff {
+			b.bad(a, "at most health.interval ("+formatDuration(eff)+")")
+		} else {
+			h.Timeout = v
+		}
+	} else if eff := h.WithDefaults(); b.b.Attributes["timeout"] == nil && eff.Timeout > eff.Interval {
+		b.bad(b.b.Attributes["interval"], "at least health.timeout ("+formatDuration(eff.Timeout)+", the default)")
+		h.Interval = 0
+	}
+	if n, a := b.int("failure_threshold", healthFailures); a != nil {
+		h.FailureThreshold = n
+	}
+	return h
+}
+
+// breaker decodes a breaker block: its presence gives the pool breakers,
+// and a field left out takes supervision's default.
+func (d *decoder) breaker(b *body) (supervision.BreakerConfig, actors.BreakerScope) {
+	var br supervision.BreakerConfig
+	var scope actors.BreakerScope
+	b.only(breakerFields, nil)
+	if n, a := b.int("failure_threshold", breakerFailures); a != nil {
+		br.FailureThreshold = n
+	}
+	if v, a := b.duration("reset_timeout", resetTimeout); a != nil {
+		br.ResetTimeout = v
+	}
+	if n, a := b.int("half_open_trials", halfOpenTrials); a != nil {
+		br.HalfOpenTrials = n
+	}
+	if s, a := b.enum("scope", breakerScopes); a != nil {
+		scope = actors.BreakerScope(slices.Index(breakerScopes, s))
+	}
+	return br, scope
+}
+
+// retry decodes a pool's retry block: the policy of its tasks that have
+// none of their own.
+func (d *decoder) retry(b *body) actors.RetryPolicy {
+	var r actors.RetryPolicy
+	b.only(retryFields, retryBlocks)
+	if n, a := b.int("max_attempts", maxAttempts); a != nil {
+		r.MaxAttempts = n
+	}
+	if bb := b.single("backoff"); bb != nil {
+		r.Backoff = d.backoff(b.child(bb, b.path))
+	}
+	return r
 }
 
 // backoff decodes a backoff block. A field left out stays zero, which
@@ -566,23 +788,29 @@ func (d *decoder) process(b *body, blk *hclsyntax.Block) *actors.ProcessConfig {
 	pc := &actors.ProcessConfig{}
 	b.only(processFields, nil)
 	const allowedCommand = "the path of a worker binary"
-	if s, a := b.str("command", allowedCommand, func(s string) bool { return s != "" }); a != nil {
+	if s, a := b.str("command", allowedCommand, func(s string) bool { return s != "" && noNUL(s) }); a != nil {
 		pc.Command = s
 	} else if b.b.Attributes["command"] == nil {
 		d.add(blk.TypeRange, Error{Path: b.path, Message: "process.command is missing", Allowed: allowedCommand})
 	}
-	if l, a := b.stringList("args", `a list of strings, such as ["--quiet"]`); a != nil {
-		pc.Args = l
+	const allowedArgs = `a list of strings without NUL bytes, such as ["--quiet"]`
+	if l, a := b.stringList("args", allowedArgs); a != nil {
+		if slices.ContainsFunc(l, func(s string) bool { return !noNUL(s) }) {
+			b.bad(a, allowedArgs)
+		} else {
+			pc.Args = l
+		}
 	}
-	validEnv := func(k string) bool { return k != "" && !strings.ContainsAny(k, "=\x00") }
-	if m, a := b.stringMap("env", `a map of strings, such as { LOG_LEVEL = "debug" }, names without "="`, validEnv); a != nil {
+	const allowedEnv = `a map of strings, such as { LOG_LEVEL = "debug" }, names without "=" and no NUL bytes`
+	validEnv := func(k, v string) bool { return k != "" && !strings.ContainsAny(k, "=\x00") && noNUL(v) }
+	if m, a := b.stringMap("env", allowedEnv, validEnv); a != nil {
 		pc.Env = make([]string, 0, len(m))
 		for k, v := range m {
 			pc.Env = append(pc.Env, k+"="+v)
 		}
 		slices.Sort(pc.Env)
 	}
-	if s, a := b.str("dir", "a directory path", func(s string) bool { return s != "" }); a != nil {
+	if s, a := b.str("dir", "a directory path", func(s string) bool { return s != "" && noNUL(s) }); a != nil {
 		pc.Dir = s
 	}
 	if v, a := b.duration("start_timeout", startTimeout); a != nil {

@@ -92,4 +92,21 @@ process {
 	assert.Equal(t, lib.Restarts, got.Restarts)
 	assert.Equal(t, lib.Backoff, got.Backoff)
 	assert.Equal(t, lib.QueueCapacity, got.QueueCapacity)
+	assert.Equal(t, lib.PoolRestarts, got.PoolRestarts)
+	assert.Equal(t, lib.QuarantineAfter, got.QuarantineAfter)
+	assert.Equal(t, lib.StuckGrace, got.StuckGrace)
+	assert.Equal(t, lib.StablePeriod, got.StablePeriod)
+
+	// The io pool writes out the health and breaker defaults, and the
+	// burst pool the scale policy's.
+	io, burst := c.Pools[1].WithDefaults(), c.Pools[3].WithDefaults()
+	require.NotNil(t, io.Health)
+	require.NotNil(t, io.Breaker)
+	assert.Equal(t, supervision.HealthPolicy{}.WithDefaults(), *io.Health)
+	assert.Equal(t, supervision.BreakerConfig{}.WithDefaults(), *io.Breaker)
+	assert.Equal(t, actors.BreakerPoolFaults, io.BreakerScope)
+	dyn := actors.PoolConfig{Name: "burst", Kind: actors.KindIO, MaxWorkers: 8}.WithDefaults()
+	assert.Equal(t, dyn.Scale, burst.Scale)
+	assert.Equal(t, actors.ResourceLimits{Interval: actors.DefaultResourceInterval, Window: 5 * actors.DefaultResourceInterval},
+		actors.ResourceLimits{Interval: c.Limits.Interval, Window: c.Limits.Window})
 }

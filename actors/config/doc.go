@@ -20,10 +20,12 @@
 //	  address = "127.0.0.1:9090"      # /metrics, /status, /healthz, /readyz
 //	}
 //
-//	limits {                          # parsed and checked; enforced later
-//	  memory_soft = "1GiB"
-//	  memory_hard = "2GiB"
+//	limits {                          # enforced as actors.ResourceLimits says
+//	  memory_soft = "1GiB"            # over it: low priorities are refused
+//	  memory_hard = "2GiB"            # over it: only critical tasks are taken
 //	  cpu_percent = 80
+//	  interval    = "1s"              # between samples
+//	  window      = "5s"              # CPU is averaged over it
 //	}
 //
 //	cluster {                         # optional: run the node as a cluster member
@@ -58,13 +60,27 @@
 //	  kind           = "cpu"          # cpu, io, mixed, process
 //	  workers        = 4
 //	  concurrency    = 1
-//	  strategy       = "round-robin"  # see router.Names
+//	  strategy       = "weighted"     # see router.Names
+//	  weights        = [3, 1]         # per worker, for "weighted"
 //	  queue_capacity = 1024
 //	  task_timeout   = "5s"           # "0s" for none
 //	  stable_period  = "1s"
+//	  stuck_grace    = "1s"
+//	  aging          = "500ms"        # "0s": strict priority order
+//	  shed           = false
+//	  quarantine_after = 3            # 0: never quarantine
 //	  restarts {
 //	    max    = 100                  # 0: never restart
 //	    window = "10s"
+//	    scope  = "one-for-one"        # all-for-one, rest-for-one
+//	  }
+//	  total_restarts {                # all workers together; no bound without it
+//	    max    = 300                  # 0: the first crash fails the pool
+//	    window = "10s"
+//	  }
+//	  pool_restarts {                 # the pool's own budget
+//	    max    = 3                    # 0: never restart the pool
+//	    window = "1m"
 //	  }
 //	  backoff {
 //	    initial    = "10ms"
@@ -72,6 +88,24 @@
 //	    multiplier = 2
 //	    jitter     = 0.2              # 0: none
 //	  }
+//	  health {                        # probes; none without the block
+//	    interval          = "1s"
+//	    timeout           = "500ms"
+//	    failure_threshold = 3
+//	  }
+//	  breaker {                       # breakers; none without the block
+//	    failure_threshold = 5
+//	    reset_timeout     = "10s"
+//	    half_open_trials  = 1
+//	    scope             = "pool-faults" # or all-results
+//	  }
+//	  retry {                         # for tasks without a policy of their own
+//	    max_attempts = 3
+//	    backoff { initial = "100ms" }
+//	  }
+//	  # min_workers = 1, max_workers = 8 make the pool dynamic, and then:
+//	  # scale { interval = "250ms", up_utilization = 0.8, up_after = 2,
+//	  #         down_utilization = 0.3, cooldown = "5s" }
 //	  process  {                      # kind "process" only, and required there
 //	    command       = "/usr/local/bin/worker"
 //	    args          = ["--quiet"]
@@ -92,6 +126,18 @@
 // There `max = 0` means never restart and `jitter = 0` means no jitter.
 // The limits of workers, concurrency and queue_capacity are actors'
 // (actors.MaxPoolWorkers, MaxConcurrency, MaxQueueCapacity).
+//
+// Values are literals (strings, numbers, true or false, lists and maps):
+// for expressions, function calls and splats are refused before anything
+// is evaluated, and a file is at most MaxFileSize bytes and nests at most
+// MaxNesting levels, so that no file can make Parse use more than a few
+// hundred bytes of memory per byte read.
+//
+// # Reload
+//
+// Reload compares a new configuration with the one a node runs and applies
+// what can change while it runs (see actors.Node.Reconfigure and
+// SetResourceLimits), and lists the rest with the reason.
 //
 // A cluster block makes the node a member of a cluster (package
 // actors/cluster), named after the node. An empty block gives a member

@@ -22,20 +22,24 @@ type benchOptions struct {
 	JSON      bool     // print {"rows": [...]}
 	Workloads []string // workloads to run; none: all
 	Impls     []string // impls to run; none: all
+	Rounds    int      // interleaved rounds, for the spread of the ratios
 	LogLevel  string   // hclog level
 }
 
 func newBenchCmd(g *globalOptions) *cobra.Command {
 	var o benchOptions
 	cmd := &cobra.Command{
-		Use:   "bench [--quick] [--json] [--workloads a,b] [--impls x,y]",
+		Use:   "bench [--quick] [--json] [--rounds N] [--workloads a,b] [--impls x,y]",
 		Short: "Benchmark Drover beside baseline pools, in the same run",
 		Long: `Bench runs the benchmark suite: each workload on Drover and on the baselines,
 one after the other in this process, and prints a table (or, with --json,
 {"rows": [...]}) with per row: workload, impl, tasks_per_sec, p50_ns, p99_ns,
 allocs_per_task, bytes_per_task. A figure that does not apply is "-" in the
 table and 0 in JSON; the "vs chan" column compares each row with the plain
-channel pool.
+channel pool. With --rounds N the whole selection runs N times, interleaved;
+each row reports its median round, and "vs chan" the median of the ratios
+paired within rounds with their range (JSON: rounds, vs_chan {median, min,
+max}). A ratio from one round on a shared machine is noise; use 5 or more.
 
 Workloads: ` + strings.Join(bench.Workloads(), ", ") + `
 Impls:     ` + strings.Join(benchImplNames(), ", ") + `
@@ -56,6 +60,7 @@ Exit status: 0 when every measurement ran; 1 when one failed or the run was
 interrupted (the rows measured so far are still printed); 2 for a bad flag
 or an unknown workload or impl name.`,
 		Example: `  drover bench --quick
+  drover bench --quick --rounds 5 --workloads empty,cpu10us --impls drover,drover_lean,chan
   drover bench --quick --json --workloads empty,latency --impls drover,chan`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -68,6 +73,7 @@ or an unknown workload or impl name.`,
 	f.BoolVar(&o.Quick, "quick", false, "run the quick suite: under a minute on two cores")
 	f.BoolVar(&o.JSON, "json", false, `print the rows as one JSON object, {"rows": [...]}`)
 	f.StringSliceVar(&o.Workloads, "workloads", nil, "workloads to run, comma separated (default all): "+strings.Join(bench.Workloads(), ", "))
+	f.IntVar(&o.Rounds, "rounds", 1, "run the selection this many times, interleaved, and report the median and range of each ratio (1 to 100)")
 	f.StringSliceVar(&o.Impls, "impls", nil, "impls to run, comma separated (default all): "+strings.Join(benchImplNames(), ", "))
 	return cmd
 }
@@ -96,6 +102,9 @@ func (o benchOptions) validate() error {
 				return usageErrorf("%s has %q; allowed: %s", sel.flag, name, strings.Join(sel.valid, ", "))
 			}
 		}
+	}
+	if o.Rounds < 0 || o.Rounds > 100 { // 0, as in a zero benchOptions, is one round
+		return usageErrorf("--rounds is %d; allowed: 1 to 100", o.Rounds)
 	}
 	if _, err := newLogger(o.LogLevel, io.Discard); err != nil {
 		return err
@@ -129,6 +138,7 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) ([]
 		Workloads: o.Workloads,
 		Impls:     o.Impls,
 		Quick:     o.Quick,
+		Rounds:    o.Rounds,
 		Progress:  p.update,
 	})
 	stop()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"testing"
@@ -67,7 +68,7 @@ func TestBenchBadNames(t *testing.T) {
 		{"unknown workload", []string{"--workloads", "empty,nope"},
 			`--workloads has "nope"; allowed: empty, cpu10us, sleep1ms, latency, queue_memory, spawn10k`},
 		{"unknown impl", []string{"--impls", "chan,rayon"},
-			`--impls has "rayon"; allowed: drover, chan, ants, pond, protoactor_future, protoactor_collector`},
+			`--impls has "rayon"; allowed: drover, drover_lean, chan, ants, pond, protoactor_future, protoactor_collector`},
 		{"unknown log level", []string{"--log-level", "loud"}, `--log-level is "loud"`},
 		{"positional argument", []string{"quick"}, `unexpected argument "quick"`},
 	}
@@ -128,4 +129,26 @@ func TestHelpRunStatusBench(t *testing.T) {
 	for _, c := range []string{"run ", "status ", "bench "} {
 		assert.Contains(t, stdout, c)
 	}
+}
+
+// TestBenchRounds: with --rounds each row says how many rounds it folds and
+// the spread of its ratio to chan, paired within rounds.
+func TestBenchRounds(t *testing.T) {
+	var out, errs bytes.Buffer
+	o := benchOptions{Quick: true, JSON: true, Rounds: 3, Workloads: []string{bench.WorkloadLatency}, Impls: []string{"chan", "drover"}, LogLevel: "warn"}
+	rows, err := runBench(context.Background(), o, &out, &errs)
+	require.NoError(t, err)
+	require.Len(t, rows, 2)
+	for _, r := range rows {
+		assert.Equal(t, 3, r.Rounds)
+		assert.Positive(t, r.VsChan.Median)
+		assert.LessOrEqual(t, r.VsChan.Min, r.VsChan.Median)
+		assert.LessOrEqual(t, r.VsChan.Median, r.VsChan.Max)
+	}
+	assert.Contains(t, out.String(), `"vs_chan":{"median":`)
+
+	o.Rounds = 101
+	_, err = runBench(context.Background(), o, &out, &errs)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--rounds is 101; allowed: 1 to 100")
 }

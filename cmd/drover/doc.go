@@ -12,6 +12,9 @@
 //	                      examples/node/drover.hcl and package actors/config),
 //	                      with its admin HTTP endpoint: /metrics, /status,
 //	                      /healthz, /readyz
+//	drover run --check FILE
+//	                      validate a configuration file and exit
+//	drover --version      the version and commit built, and Go's version
 //	drover status [--addr ADDR] [--json]
 //	                      show a running node's pools, workers, queues and
 //	                      circuit breakers, read from its admin endpoint
@@ -50,7 +53,9 @@
 // rows measured, run drains its node (it stops taking tasks, /readyz turns
 // 503, queued and running tasks get the file's drain_timeout to finish),
 // logs a "node stopped" report and exits 0. A second signal during run's
-// drain makes it exit at once with status 130.
+// drain makes it exit at once with status 130. SIGHUP makes run read its
+// file again and apply what can change while the node runs (see
+// config.Reload); a file that is not valid changes nothing.
 //
 // # Exit status
 //

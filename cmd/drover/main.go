@@ -116,12 +116,42 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	return usageErrorf("unexpected argument %q; %q takes flags only", args[0], cmd.CommandPath())
 }
 
-// version is the module version the binary was built from, or "devel".
+// version describes the binary from its build information (see
+// versionOf).
 func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown (no build information)"
 	}
-	return "devel"
+	return versionOf(bi)
+}
+
+// versionOf is the module version the binary was built from, or, for a
+// build from a work tree ("(devel)"), the commit and its time, with
+// "+dirty" for uncommitted changes; then the Go version it was built with:
+// "v1.2.0 (go1.26.8)", "devel 3f2a9c1e0b7d 2026-11-29T17:58:52Z+dirty (go1.26.8)".
+func versionOf(bi *debug.BuildInfo) string {
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		var rev, at, dirty string
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value[:min(len(s.Value), 12)]
+			case "vcs.time":
+				at = " " + s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "+dirty"
+				}
+			}
+		}
+		v = "devel"
+		if rev != "" {
+			v += " " + rev + at + dirty
+		}
+	}
+	return v + " (" + bi.GoVersion + ")"
 }
 
 // exitError carries the exit status a command's error should end the process with.

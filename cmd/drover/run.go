@@ -42,6 +42,12 @@ type runOptions struct {
 	// ProtoactorMetrics (--protoactor-metrics) adds protoactor's own actor
 	// metrics to /metrics.
 	ProtoactorMetrics bool
+	// Check (--check) validates the file and exits without starting a node.
+	Check bool
+
+	// reloads, when a value arrives (SIGHUP), makes the node read its file
+	// again (see reload).
+	reloads <-chan os.Signal
 
 	// started, if not nil, is called once the node runs and its admin
 	// endpoint listens, with the address it got.
@@ -51,11 +57,11 @@ type runOptions struct {
 func newRunCmd(g *globalOptions) *cobra.Command {
 	var o runOptions
 	cmd := &cobra.Command{
-		Use:   "run --config FILE [--admin ADDR]",
+		Use:   "run --config FILE [--admin ADDR] | run --check FILE",
 		Short: "Run a long-lived node from a configuration file",
 		Long: `Run starts a node as its configuration file describes it (its name, pools,
-log level and format, drain timeout and admin address; see the sample in
-examples/node/drover.hcl) and runs it until SIGINT or SIGTERM.
+resource limits, log level and format, drain timeout and admin address; see
+the sample in examples/node/drover.hcl) and runs it until SIGINT or SIGTERM.
 
 The admin endpoint serves, on the configured address (127.0.0.1:9090 unless
 the file or --admin names another; on loopback only by default):
@@ -82,6 +88,21 @@ remote address and cluster, takes tasks from the other members, and /status
 and 'drover status' show the members as it sees them (state, pools' load)
 and its cluster counters.
 
+On SIGHUP the node reads its file again and applies what can change while it
+runs: pools' worker counts and bounds, weights, queue capacity, task
+timeouts, aging, shed and breakers, the limits, the log level and the drain
+timeout. Nothing is lost: a pool that shrinks retires its surplus workers once
+their tasks are done. It logs "configuration reloaded" with what changed, and
+one warning per setting that waits for a restart, with the reason (a pool's
+kind, concurrency, strategy or process; pools added or removed; the name,
+the admin address, the log format, the cluster). A file that is not valid
+changes nothing: the problems are logged and the node runs on as it was.
+
+With --check, run only validates the file (FILE is --config's, or the one
+argument) as a node would read it, prints "FILE: valid (node ..., pools ...)"
+and exits 0, or
+exits 2 listing every problem.
+
 On SIGINT or SIGTERM the node stops taking tasks (/readyz turns 503), lets
 queued and running tasks finish for the file's drain_timeout, fails what
 remains with "shutting down", logs a report ("node stopped" with drained,
@@ -96,21 +117,37 @@ a configuration file that cannot be read or is not valid (every problem is
 printed, one per line, as file:line:column: field is value; allowed: ...);
 130 after a second signal.`,
 		Example: `  drover run --config examples/node/drover.hcl
-  drover run --config examples/node/drover.hcl --admin 127.0.0.1:0 --log-level debug`,
-		Args: noArgs,
+  drover run --config examples/node/drover.hcl --admin 127.0.0.1:0 --log-level debug
+  drover run --check examples/node/drover.hcl
+  kill -HUP <pid>    # read the file again`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if o.Check && len(args) == 1 && o.ConfigFile == "" {
+				o.ConfigFile = args[0]
+				return nil
+			}
+			return noArgs(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("log-level") {
 				o.LogLevel = g.logLevel
 			}
+			if o.Check {
+				return checkConfig(o, cmd.OutOrStdout())
+			}
 			sigs := make(chan os.Signal, 2)
 			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 			defer signal.Stop(sigs)
+			hups := make(chan os.Signal, 1)
+			signal.Notify(hups, syscall.SIGHUP)
+			defer signal.Stop(hups)
+			o.reloads = hups
 			return runNode(cmd.Context(), o, cmd.ErrOrStderr(), sigs)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.ConfigFile, "config", "", "the node's configuration file (HCL), such as examples/node/drover.hcl; required")
 	f.StringVar(&o.Admin, "admin", "", `admin endpoint host:port, replacing the file's admin.address ("127.0.0.1:0" picks a free port)`)
+	f.BoolVar(&o.Check, "check", false, "validate the configuration file (--config's, or the one argument) and exit: 0 when valid, 2 listing every problem")
 	f.BoolVar(&o.ProtoactorMetrics, "protoactor-metrics", false, "also serve protoactor's own actor metrics (protoactor_*) on /metrics; this sets OpenTelemetry's global meter provider for the process")
 	return cmd
 }
@@ -146,6 +183,29 @@ func loadRunConfig(o runOptions) (*config.Config, error) {
 		cfg.Log.Level = l
 	}
 	return cfg, nil
+}
+
+// checkConfig validates o's file as runNode reads it, cluster settings
+// included, and reports it valid on stdout.
+func checkConfig(o runOptions, stdout io.Writer) error {
+	cfg, err := loadRunConfig(o)
+	if err != nil {
+		return err
+	}
+	if cfg.Cluster != nil {
+		if _, err := cfg.ClusterOptions(); err != nil {
+			return configError(cfg.File, err)
+		}
+	}
+	pools := make([]string, 0, len(cfg.Pools))
+	for _, p := range cfg.Pools {
+		pools = append(pools, p.Name)
+	}
+	if len(pools) == 0 {
+		pools = append(pools, "default")
+	}
+	_, err = fmt.Fprintf(stdout, "%s: valid (node %q, pools %s)\n", cfg.File, cfg.WithDefaults().Name, strings.Join(pools, ", "))
+	return err
 }
 
 // protoactorMeters returns an OpenTelemetry meter provider that exports to
@@ -285,30 +345,36 @@ func runNode(ctx context.Context, o runOptions, stderr io.Writer, sigs <-chan os
 
 	signals := 0
 	reason := "context ended"
-	select {
-	case s := <-sigs:
-		signals++
-		reason = s.String()
-	case <-ctx.Done():
-		// The signal that ended ctx may be on its way to sigs too: count
-		// it here if it has arrived, in the drain below otherwise.
+	for {
 		select {
+		case <-o.reloads:
+			cfg = reload(ctx, o, n, logger, cfg)
+			continue
 		case s := <-sigs:
 			signals++
 			reason = s.String()
-		default:
-			// signal.NotifyContext names the signal in the cause:
-			// "terminated signal received".
-			if c := context.Cause(ctx); c != nil && strings.HasSuffix(c.Error(), " signal received") {
-				reason = strings.TrimSuffix(c.Error(), " signal received")
+		case <-ctx.Done():
+			// The signal that ended ctx may be on its way to sigs too: count
+			// it here if it has arrived, in the drain below otherwise.
+			select {
+			case s := <-sigs:
+				signals++
+				reason = s.String()
+			default:
+				// signal.NotifyContext names the signal in the cause:
+				// "terminated signal received".
+				if c := context.Cause(ctx); c != nil && strings.HasSuffix(c.Error(), " signal received") {
+					reason = strings.TrimSuffix(c.Error(), " signal received")
+				}
 			}
+		case <-srv.Done():
+			logger.Error("admin endpoint stopped serving", "error", srv.Err())
+			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
+			defer cancel()
+			_, _ = stop(stopCtx)
+			return failuref("%w", srv.Err())
 		}
-	case <-srv.Done():
-		logger.Error("admin endpoint stopped serving", "error", srv.Err())
-		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
-		defer cancel()
-		_, _ = stop(stopCtx)
-		return failuref("%w", srv.Err())
+		break // a signal, or ctx ended: drain
 	}
 
 	logger.Info("draining", "reason", reason, "drain_timeout", cfg.DrainTimeout, "uptime", time.Since(began).Round(time.Millisecond))
@@ -359,6 +425,32 @@ drain:
 		logger.Warn("admin endpoint cut requests off", "error", err)
 	}
 	return nil
+}
+
+// reload reads o's file again and applies it to n, which runs running
+// (see config.Reload); it returns the configuration now in force. A file
+// that cannot be read or is not valid changes nothing.
+func reload(ctx context.Context, o runOptions, n *actors.Node, logger hclog.Logger, running *config.Config) *config.Config {
+	logger.Info("reloading the configuration", "config", o.ConfigFile)
+	next, err := loadRunConfig(o)
+	if err != nil {
+		logger.Error("the configuration was not reloaded: the node runs on as it was", "error", err)
+		return running
+	}
+	cur, rep, err := config.Reload(ctx, n, logger, running, next)
+	for _, k := range rep.Kept {
+		logger.Warn("setting kept until the node restarts", "setting", k.Setting, "reason", k.Reason)
+	}
+	if err != nil {
+		logger.Error("the configuration was not reloaded in full", "error", err, "applied", strings.Join(rep.Applied, "; "))
+		return cur
+	}
+	applied := strings.Join(rep.Applied, "; ")
+	if applied == "" {
+		applied = "nothing"
+	}
+	logger.Info("configuration reloaded", "applied", applied, "kept", len(rep.Kept))
+	return cur
 }
 
 // startMember starts the cluster member that cfg describes, with nodeOpts

@@ -7,6 +7,18 @@
 #
 # Every setting is optional; what is left out takes the default shown in the
 # comment beside it. Durations are Go durations ("250ms", "1m30s").
+#
+# `drover run --check --config FILE` checks a file without starting a node.
+# A running node reads its file again on SIGHUP: worker counts and bounds,
+# weights, queue capacity, timeouts, aging, shed, breakers and limits change
+# at once, without losing a task; what cannot change while it runs (a
+# pool's kind, concurrency, strategy, restarts, process, new or removed
+# pools, the name, the admin address, the cluster) is logged with the
+# reason and waits for a restart. A file that is not valid changes nothing.
+#
+# Values are literals: strings, numbers, true/false, lists and maps. For
+# expressions and function calls are refused, and a file may be at most
+# 128 KiB and nest at most 32 levels deep.
 
 # The node's name: its root actor's name, and the name in /status and logs.
 # Letters, digits, '.', '_' and '-'. Default "drover".
@@ -29,12 +41,19 @@ admin {
   address = "127.0.0.1:9090"
 }
 
-# Resource limits: checked now, enforced by a later version of the runtime.
+# Resource limits. The node samples its memory (the Go heap plus process
+# workers' resident memory) and CPU every interval: over memory_soft, or
+# over cpu_percent averaged over window, it refuses low-priority tasks and
+# its dynamic pools stop growing; over memory_hard it takes only critical
+# tasks. Each change is logged and counted (drover_node_resource_pressure).
 # Sizes take B, KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024).
+# Default: no limits.
 limits {
-  memory_soft = "512MiB" # shed load above this heap size
-  memory_hard = "1GiB"   # never above this one; at least memory_soft
+  memory_soft = "512MiB" # 1MiB to 1PiB
+  memory_hard = "1GiB"   # at least memory_soft
   cpu_percent = 80       # of all the machine's CPUs, 1 to 100
+  interval    = "1s"     # between samples, 1ms to 1h. Default "1s".
+  window      = "5s"     # CPU is averaged over it, interval to 1h. Default: 5 intervals.
 }
 
 # A cluster block runs the node as a member of a cluster: members route
@@ -86,13 +105,36 @@ pool "cpu" {
   strategy       = "round-robin" # round-robin, weighted, least-busy, random, p2c, consistent-hash
   queue_capacity = 1024          # queued tasks before Submit waits, 1 to 67108864. Default 1024.
   task_timeout   = "10s"         # per task, unless the task sets its own. "0s" (the default): none.
+  stable_period  = "1s"          # up this long, a restarted worker's backoff starts over. Default "1s".
+  stuck_grace    = "1s"          # a handler this far past its deadline: its worker is replaced. Default "1s".
+  quarantine_after = 3           # worker crashes a task ID may cause before it is refused. 0: never. Default 3.
 
   # A worker that crashes more than max times within window is stopped for
   # good. Default: 100 within "10s", each field on its own. max = 0: never
-  # restart.
+  # restart. scope says which workers a crash restarts: one-for-one (the
+  # crashed one, the default), all-for-one (all of them) or rest-for-one
+  # (it and those started after it).
   restarts {
     max    = 100
     window = "10s"
+    scope  = "one-for-one"
+  }
+
+  # The restarts of all the pool's workers together: more than max within
+  # window fail the pool (as below) instead of restarting the worker.
+  # Default: no such bound. max = 0: the first crash fails the pool.
+  total_restarts {
+    max    = 300
+    window = "10s"
+  }
+
+  # When every worker has used up its restarts the pool has failed; it is
+  # restarted whole at most max times within window, then given up: its
+  # tasks fail. Default: 3 within "1m". max = 0: never. The same happens
+  # past total_restarts.
+  pool_restarts {
+    max    = 3
+    window = "1m"
   }
 
   # The delay before restart n is initial × multiplierⁿ, capped at max and
@@ -104,6 +146,17 @@ pool "cpu" {
     multiplier = 2
     jitter     = 0.2 # 0 to 1; 0: none
   }
+
+  # Tasks that name no retry policy of their own run again when their
+  # handler returns an error marked transient, up to max_attempts runs in
+  # all (0 or 1: none, the default), after a backoff like the one above.
+  retry {
+    max_attempts = 3
+    backoff {
+      initial = "100ms"
+      max     = "2s"
+    }
+  }
 }
 
 # Tasks that mostly wait (network, disk): many in flight per worker.
@@ -114,14 +167,37 @@ pool "io" {
   strategy       = "least-busy"
   queue_capacity = 4096
   task_timeout   = "30s"
+
+  # Probe each worker every interval; one that fails failure_threshold
+  # probes in a row (no answer within timeout) leaves routing and restarts.
+  # Default: no probes; with the block, "1s", "500ms" and 3.
+  health {
+    interval          = "1s"
+    timeout           = "500ms" # at most interval
+    failure_threshold = 3
+  }
+
+  # A circuit breaker for the pool and one per task type: failure_threshold
+  # failures in a row open it, and Submit refuses at once for reset_timeout;
+  # then half_open_trials tasks try it. scope says what counts for the
+  # pool's own breaker: pool-faults (crashed and stuck workers, the default)
+  # or all-results. Default: no breakers; with the block, 5, "10s", 1.
+  breaker {
+    failure_threshold = 5
+    reset_timeout     = "10s"
+    half_open_trials  = 1
+    scope             = "pool-faults"
+  }
 }
 
-# Tasks that compute and wait in turn.
+# Tasks that compute and wait in turn, spread by weight: the first worker
+# takes three tasks for each one the second takes.
 pool "mixed" {
   kind        = "mixed"
-  workers     = 2   # Default: one per CPU.
-  concurrency = 4   # Default 4 for mixed.
-  strategy    = "p2c"
+  workers     = 2        # Default: one per CPU.
+  concurrency = 4        # Default 4 for mixed.
+  strategy    = "weighted"
+  weights     = [3, 1]   # per worker, 1 to 1048576; workers past the list weigh 1. Default: all 1.
 }
 
 # A dynamic pool: it starts with min_workers and grows to max_workers while
@@ -134,6 +210,18 @@ pool "burst" {
   strategy    = "least-busy"
   aging       = "500ms"  # a waiting task rises one priority level every 500ms
   shed        = true     # when full, higher priorities displace the newest low ones
+
+  # How the pool grows and shrinks (dynamic pools only): every interval it
+  # looks at its load; up_after looks in a row with tasks waiting and the
+  # workers' slots up_utilization busy add workers; below down_utilization,
+  # workers idle for cooldown retire. Default: "250ms", 0.8, 2, 0.3, "5s".
+  scale {
+    interval         = "250ms"
+    up_utilization   = 0.8
+    up_after         = 2
+    down_utilization = 0.3   # at most up_utilization
+    cooldown         = "5s"
+  }
 }
 
 # Workers that are OS processes speak Drover's frame protocol on stdin and
