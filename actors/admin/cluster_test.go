@@ -91,3 +91,26 @@ func TestWriteTextCluster(t *testing.T) {
 	assert.Regexp(t, `(?m)^  a \(self\) +127\.0\.0\.1:7001 +up +0ms +0 +0 +cpu 1/3/1026$`, out)
 	assert.Regexp(t, `(?m)^  b +127\.0\.0\.1:7002 +joining +- +2 +9 +-$`, out)
 }
+
+func TestReadyReason(t *testing.T) {
+	n := newNode(t)
+	reason := "cluster member: shut out"
+	h := admin.NewHandler(n, admin.WithReady(func() bool { return reason == "" }),
+		admin.WithReadyReason(func() string { return reason }))
+	rec := get(t, h, "/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, "not ready: cluster member: shut out\n", rec.Body.String())
+
+	reason = ""
+	rec = get(t, h, "/readyz")
+	assert.Equal(t, http.StatusOK, rec.Code)
+}
+
+func TestWriteTextClusterNotReady(t *testing.T) {
+	c := testCluster()
+	c.NotReady = "etcd at 127.0.0.1:2379 has not answered for 4s (its lease is 3s)"
+	st := admin.Status{Node: "a", Cluster: &c}
+	var buf bytes.Buffer
+	require.NoError(t, st.WriteText(&buf))
+	assert.Contains(t, buf.String(), "\n  not ready: etcd at 127.0.0.1:2379 has not answered for 4s (its lease is 3s)\n")
+}

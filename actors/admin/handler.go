@@ -34,6 +34,7 @@ type options struct {
 	runtime   bool
 	logger    hclog.Logger
 	cluster   func() ClusterStatus
+	reason    func() string
 	// The dashboard's.
 	interval   time.Duration
 	maxStreams int
@@ -47,6 +48,13 @@ type options struct {
 // must be safe for concurrent use and quick.
 func WithReady(ready func() bool) Option {
 	return func(o *options) { o.ready = ready }
+}
+
+// WithReadyReason gives /readyz the reason the node is not ready, when
+// the test of WithReady says so: reason returns it, or "" to fall back on
+// the default reasons. It must be safe for concurrent use and quick.
+func WithReadyReason(reason func() string) Option {
+	return func(o *options) { o.reason = reason }
 }
 
 // WithGatherers adds the metrics of other Prometheus gatherers (a
@@ -164,6 +172,12 @@ func NewHandler(n *actors.Node, opts ...Option) http.Handler {
 		if ready() {
 			plain(w, http.StatusOK, "ready")
 			return
+		}
+		if o.reason != nil && !n.Draining() {
+			if r := o.reason(); r != "" {
+				plain(w, http.StatusServiceUnavailable, "not ready: "+r)
+				return
+			}
 		}
 		if p := startFailing(n.Stats()); p != nil && !n.Draining() {
 			plain(w, http.StatusServiceUnavailable, fmt.Sprintf("not ready: pool %q cannot start its workers: %s", p.Name, p.StartError))

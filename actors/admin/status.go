@@ -47,6 +47,9 @@ type ClusterStatus struct {
 	Members []MemberStatus `json:"members"`
 	// Counters are the node's member's counters for the cluster.
 	Counters ClusterCounters `json:"counters"`
+	// NotReady says why the node's member does not take part as it
+	// should (shut out, cut off from the coordinator); empty when it does.
+	NotReady string `json:"not_ready,omitempty"`
 }
 
 // MemberStatus is one member in a ClusterStatus.
@@ -291,6 +294,9 @@ func (s Status) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "\ncluster %s: %s; %d submitted, %d completed, %d failed, %d rejected, %d sent remote, %d rerouted, %d failed over, %d lost, %d in flight\n",
 			c.Name, members, k.Submitted, k.Completed, k.Failed, k.Rejected, k.SentRemote, k.Rerouted, k.FailedOver, k.Lost, k.InFlight)
+		if c.NotReady != "" {
+			fmt.Fprintf(tw, "  not ready: %s\n", c.NotReady)
+		}
 		fmt.Fprintln(tw, "  MEMBER\tADDRESS\tSTATE\tREPORT AGE\tIN FLIGHT\tDISPATCHED\tPOOLS (IN FLIGHT/QUEUED/CAPACITY)")
 		for _, m := range c.Members {
 			name := m.Name

@@ -1,12 +1,8 @@
 package cluster_test
 
 import (
-	"bufio"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -163,52 +159,9 @@ func TestMemberWithoutValidCertificate(t *testing.T) {
 // is installed.
 func TestEtcdProvider(t *testing.T) {
 	skipShort(t)
-	etcdBin, err := exec.LookPath("etcd")
-	if err != nil {
-		t.Skip("etcd not installed: apt-get install -y etcd-server (Debian) to run the etcd provider test")
-	}
+	needEtcd(t)
 	t.Parallel()
-	client, peer := freePort(t), freePort(t)
-	endpoint := "127.0.0.1:" + strconv.Itoa(client)
-	dir := t.TempDir()
-	etcd := exec.Command(etcdBin,
-		"--name", "drover-test",
-		"--data-dir", filepath.Join(dir, "data"),
-		"--listen-client-urls", "http://"+endpoint,
-		"--advertise-client-urls", "http://"+endpoint,
-		"--listen-peer-urls", "http://127.0.0.1:"+strconv.Itoa(peer),
-		"--initial-advertise-peer-urls", "http://127.0.0.1:"+strconv.Itoa(peer),
-		"--initial-cluster", "drover-test=http://127.0.0.1:"+strconv.Itoa(peer),
-		"--logger", "zap", "--log-outputs", "stderr",
-	)
-	stderr, err := etcd.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, etcd.Start())
-	var etcdLog lockedBuffer
-	ready := make(chan struct{})
-	etcdDone := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		signal := ready
-		for sc.Scan() {
-			_, _ = etcdLog.Write(append(sc.Bytes(), '\n'))
-			if signal != nil && strings.Contains(sc.Text(), "serving client traffic") {
-				close(signal)
-				signal = nil
-			}
-		}
-		_ = etcd.Wait()
-		close(etcdDone)
-	}()
-	t.Cleanup(func() { _ = etcd.Process.Kill(); <-etcdDone })
-	select {
-	case <-ready:
-	case <-etcdDone:
-		t.Fatalf("etcd exited:\n%s", tail(etcdLog.String()))
-	case <-time.After(20 * time.Second):
-		t.Fatalf("etcd not ready within 20s:\n%s", tail(etcdLog.String()))
-	}
-
+	endpoint := startEtcd(t).endpoint
 	prefix := "/drover-test-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	names := []string{"a", "b"}
 	ps := make([]*proc, len(names))

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"crypto/tls"
 	"net"
 	"strconv"
@@ -20,12 +21,14 @@ type Option func(*config) error
 // default, no server needed) or Etcd. It is a closed set.
 type Provider interface{ provider() }
 
-// Automanaged is protoactor's automanaged cluster provider: every member
-// serves its own description over HTTP on Port and polls the health
-// endpoints of every member in Seeds. A member that stops answering leaves
-// the cluster at the next poll. Nothing else needs to run, which makes it
-// the embedded default; the seed list is static, so it suits clusters whose
-// addresses are known in advance.
+// Automanaged is the automanaged cluster provider: every member serves its
+// own description (its current incarnation's id and its remote address)
+// over HTTP on Port and polls the health endpoints of every member in
+// Seeds every Refresh. A member whose endpoint does not answer within
+// Timeout leaves the cluster at once; with the defaults a dead member is
+// dropped within 1 s (Refresh + Timeout). Nothing else needs to run, which
+// makes it the embedded default; the seed list is static, so it suits
+// clusters whose addresses are known in advance.
 //
 // The HTTP endpoint is plain HTTP, unauthenticated, on the member's bind
 // host; it tells who is a member, not what they run. Tasks and load reports
@@ -38,16 +41,26 @@ type Automanaged struct {
 	// Seeds are the HTTP endpoints, "host:port", of every member, this one
 	// included. Empty means this member alone.
 	Seeds []string
-	// Refresh is the time between two polls of the seeds; zero means 1s.
+	// Refresh is the time between two polls of the seeds; zero means
+	// DefaultRefresh (250ms). Allowed: 10ms to 1m.
 	Refresh time.Duration
+	// Timeout bounds one poll of one seed; a seed that does not answer in
+	// time is dropped. Zero means DefaultHealthTimeout (700ms). Allowed:
+	// 10ms to 1m.
+	Timeout time.Duration
 }
 
 func (Automanaged) provider() {}
 
-// Etcd is protoactor's etcd cluster provider, for production: members
-// register under BaseKey with a lease of a few seconds and watch each
-// other. A member that dies leaves when its lease expires (about 3 s), and
-// at once for the members that had a connection to it.
+// Etcd is the etcd cluster provider, for production: each incarnation of
+// a member registers one key under BaseKey, held by a lease of LeaseTTL
+// that the member keeps alive every Heartbeat, and every member watches
+// the keys. A member that dies leaves when its lease expires (LeaseTTL), and
+// at once for the members that had a connection to it. A member whose lease
+// expired while it lived (it was paused, or cut off from etcd for longer
+// than LeaseTTL) registers again as a new incarnation as soon as etcd
+// answers. While etcd is unreachable the members keep the last membership
+// they saw and go on working with each other.
 type Etcd struct {
 	// Endpoints are etcd's client URLs or host:port; at least one.
 	Endpoints []string
@@ -60,6 +73,17 @@ type Etcd struct {
 	TLS *tls.Config
 	// Username and Password authenticate to etcd when set.
 	Username, Password string
+	// LeaseTTL is the lease of a member's key: how long after its last
+	// heartbeat a member that stopped is dropped. Zero means
+	// DefaultLeaseTTL (3s). Allowed: 1s to 1m, whole seconds (etcd counts
+	// leases in seconds).
+	LeaseTTL time.Duration
+	// Heartbeat is the time between two renewals of the lease. Zero means
+	// a third of LeaseTTL. Allowed: 10ms to less than LeaseTTL.
+	Heartbeat time.Duration
+	// RequestTimeout bounds each request to etcd (a renewal, a listing).
+	// Zero means DefaultEtcdRequest (1s). Allowed: 10ms to 1m.
+	RequestTimeout time.Duration
 }
 
 func (Etcd) provider() {}
@@ -71,9 +95,12 @@ const (
 	DefaultReportEvery   = 200 * time.Millisecond
 	DefaultMaxDispatch   = 3
 	DefaultStrategy      = router.NameLeastBusy
-	DefaultRefresh       = time.Second
+	DefaultRefresh       = 250 * time.Millisecond
+	DefaultHealthTimeout = 700 * time.Millisecond
 	DefaultEtcdBaseKey   = "/drover"
 	DefaultEtcdDial      = 5 * time.Second
+	DefaultLeaseTTL      = 3 * time.Second
+	DefaultEtcdRequest   = time.Second
 	defaultDeadlineGrace = time.Second
 )
 
@@ -90,6 +117,7 @@ type config struct {
 	logger        hclog.Logger
 	reportEvery   time.Duration
 	staleAfter    time.Duration
+	lostAfter     time.Duration
 	strategy      string
 	maxDispatch   int
 	hook          func(Event)
@@ -157,8 +185,11 @@ func WithProvider(p Provider) Option {
 			if p.Port < 0 || p.Port > 65535 {
 				return configError("Automanaged.Port", "is %d; allowed: 0 to 65535", p.Port)
 			}
-			if p.Refresh < 0 {
-				return configError("Automanaged.Refresh", "is %s; allowed: 0 (default) or more", p.Refresh)
+			if p.Refresh != 0 && (p.Refresh < 10*time.Millisecond || p.Refresh > time.Minute) {
+				return configError("Automanaged.Refresh", "is %s; allowed: 0 (default %s) or 10ms to 1m", p.Refresh, DefaultRefresh)
+			}
+			if p.Timeout != 0 && (p.Timeout < 10*time.Millisecond || p.Timeout > time.Minute) {
+				return configError("Automanaged.Timeout", "is %s; allowed: 0 (default %s) or 10ms to 1m", p.Timeout, DefaultHealthTimeout)
 			}
 			for _, s := range p.Seeds {
 				if _, port, err := splitHostPort(s); err != nil || port == 0 {
@@ -171,6 +202,16 @@ func WithProvider(p Provider) Option {
 			}
 			if p.DialTimeout < 0 {
 				return configError("Etcd.DialTimeout", "is %s; allowed: 0 (default) or more", p.DialTimeout)
+			}
+			if p.LeaseTTL != 0 && (p.LeaseTTL < time.Second || p.LeaseTTL > time.Minute || p.LeaseTTL%time.Second != 0) {
+				return configError("Etcd.LeaseTTL", "is %s; allowed: 0 (default %s) or 1s to 1m in whole seconds", p.LeaseTTL, DefaultLeaseTTL)
+			}
+			ttl := cmp.Or(p.LeaseTTL, DefaultLeaseTTL)
+			if p.Heartbeat != 0 && (p.Heartbeat < 10*time.Millisecond || p.Heartbeat >= ttl) {
+				return configError("Etcd.Heartbeat", "is %s; allowed: 0 (default LeaseTTL/3) or 10ms to less than LeaseTTL (%s)", p.Heartbeat, ttl)
+			}
+			if p.RequestTimeout != 0 && (p.RequestTimeout < 10*time.Millisecond || p.RequestTimeout > time.Minute) {
+				return configError("Etcd.RequestTimeout", "is %s; allowed: 0 (default %s) or 10ms to 1m", p.RequestTimeout, DefaultEtcdRequest)
 			}
 		case nil:
 			return configError("WithProvider", "is nil")
@@ -244,6 +285,23 @@ func WithReportEvery(every, staleAfter time.Duration) Option {
 	}
 }
 
+// WithLostAfter sets how long another member may stay stale (no report
+// came) before this member counts it as lost, whatever the provider says:
+// its tasks in flight fail over (idempotent) or end with ErrMemberLost, and
+// it takes tasks again only after a new report. It covers a member that is
+// stuck while the provider cannot drop it (etcd unreachable). Zero means
+// twice the stale bound (see WithReportEvery); allowed: 0, or more than
+// the stale bound, up to 10m.
+func WithLostAfter(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 || d > 10*time.Minute {
+			return configError("WithLostAfter", "is %s; allowed: 0 (default) or more than the stale bound, up to 10m", d)
+		}
+		c.lostAfter = d
+		return nil
+	}
+}
+
 // WithStrategy names the router strategy that picks a member for each task
 // (see router.Names). The default, least-busy, picks the member with the
 // fewest of this member's tasks in flight; weighted shares tasks by the
@@ -298,13 +356,20 @@ func defaultConfig() *config {
 	}
 }
 
-func (c *config) finish() {
+func (c *config) finish() error {
 	if c.staleAfter == 0 {
 		c.staleAfter = 10 * c.reportEvery
+	}
+	switch {
+	case c.lostAfter == 0:
+		c.lostAfter = 2 * c.staleAfter
+	case c.lostAfter <= c.staleAfter:
+		return configError("WithLostAfter", "is %s; allowed: 0 (default) or more than the stale bound (%s), up to 10m", c.lostAfter, c.staleAfter)
 	}
 	if c.logger == nil {
 		c.logger = hclog.NewNullLogger()
 	}
+	return nil
 }
 
 func splitHostPort(addr string) (string, int, error) {

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	pcluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/remote"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -28,16 +27,20 @@ type (
 // maxBatch bounds the tasks or results in one batch message.
 const maxBatch = 512
 
-// peerState is what the control actor knows of another member, by address.
+// peerState is what the control actor knows of the member at an address:
+// the incarnation the topology names there, and the state of this
+// member's connection to the address (which outlives incarnations of one
+// process).
 type peerState struct {
 	address    string
 	ctl        *actor.PID // the member's control actor
-	memberID   string     // the provider's id; "" until the topology names the member
+	memberID   string     // the incarnation the topology names; "" when none
 	inTopology bool
-	connected  bool // our remote connected to it since its last loss
+	connected  bool // our remote connected to the address since its last loss
 	report     *protos.LoadReport
 	reportAt   time.Time
-	cur        *peer // the routable incarnation, nil when not routable
+	lostAt     time.Time // when it was last counted lost for its silence
+	cur        *peer     // the routable incarnation, nil when not routable
 }
 
 // control is the member's control actor: the one owner of membership,
@@ -47,6 +50,7 @@ type peerState struct {
 // snapshots for the per-task path and View.
 type control struct {
 	m           *Member
+	selfID      string // this member's current incarnation
 	peers       map[string]*peerState
 	routes      map[string]*route
 	selfReport  *protos.LoadReport
@@ -56,6 +60,14 @@ type control struct {
 	ready       bool
 	leaving     bool
 	stopped     bool
+
+	// Self-healing: see checkHealth.
+	lastTick   time.Time // when the last tick came
+	resumed    time.Time // when this member came back from a pause
+	since      time.Time // when the current incarnation began
+	suspect    time.Time // when every other member went silent; zero if not
+	rejoinedAt time.Time
+	shutOut    string // why this member counts itself shut out; "" if not
 }
 
 func newControl(m *Member) *control {
@@ -72,10 +84,25 @@ func (a *control) Receive(c actor.Context) {
 		}
 		a.sync()
 		c.Respond(msg)
+	case *incarnated:
+		// A shut-out member stays shut out until a report comes: a new
+		// incarnation is a way back in, not proof of one.
+		a.selfID = msg.id
+		a.since = a.m.cfg.now()
+		if a.ready && !a.stopped {
+			a.selfReport = a.report()
+			a.selfReport.Leaving = a.leaving
+			a.sync()
+		}
+	case *topology:
+		a.onTopology(msg)
+	case *probeAnswer:
+		a.onProbeAnswer(msg)
 	case tick:
 		if a.stopped || !a.ready {
 			return
 		}
+		a.checkHealth(c)
 		a.selfReport = a.report()
 		if a.leaving {
 			a.selfReport.Leaving = true
@@ -88,10 +115,8 @@ func (a *control) Receive(c actor.Context) {
 			// The leaving member waits for this answer: it travels on the
 			// same connection as the task batches sent before it, so once
 			// it arrives the member has every task this member gave it.
-			c.Respond(&protos.LoadReport{MemberId: a.m.sys.ID, Name: a.m.name, Address: a.m.sys.Address()})
+			c.Respond(&protos.LoadReport{MemberId: a.selfID, Name: a.m.name, Address: a.m.sys.Address()})
 		}
-	case *pcluster.ClusterTopology:
-		a.onTopology(msg)
 	case *remote.EndpointConnectedEvent:
 		if a.stopped {
 			return
@@ -100,10 +125,21 @@ func (a *control) Receive(c actor.Context) {
 		ps.connected = true
 		a.sync()
 	case *remote.EndpointTerminatedEvent:
-		if ps := a.peers[msg.Address]; ps != nil && !a.stopped {
-			ps.connected = false
+		// The event names an address, not a process. It counts only when
+		// this member's connection to the address was up: a connection
+		// attempt that failed (to a process that died, say, while a new one
+		// starts at its address) ends without ever connecting, and nothing
+		// went to the new process over it.
+		if ps := a.peers[msg.Address]; ps != nil && !a.stopped && ps.connected {
+			// Its last report does not bring it back: a new connection to
+			// the address may reach a new process there before the
+			// topology names it. Only a report that comes after the loss
+			// does (a process that died sends none).
+			ps.connected, ps.lostAt = false, a.m.cfg.now()
 			a.leave(ps, "lost its connection")
 			a.sync()
+		} else if !a.stopped {
+			a.m.cfg.logger.Trace("endpoint terminated without a connection: ignored", "address", msg.Address)
 		}
 	case *leaving:
 		a.leaving = true
@@ -146,7 +182,7 @@ func (a *control) report() *protos.LoadReport {
 	a.seq++
 	st := a.m.node.Stats()
 	r := &protos.LoadReport{
-		MemberId: a.m.sys.ID,
+		MemberId: a.selfID,
 		Name:     a.m.name,
 		Address:  a.m.sys.Address(),
 		Seq:      a.seq,
@@ -186,9 +222,15 @@ func (a *control) onReport(r *protos.LoadReport) {
 		return
 	}
 	ps := a.peer(r.GetAddress())
+	if ps.memberID != "" && r.GetMemberId() != ps.memberID {
+		// Another incarnation than the topology names at the address: a
+		// late report of an old one (it never attaches to the new one), or
+		// a new one the topology names soon.
+		return
+	}
 	if old := ps.report; old != nil && old.GetMemberId() != r.GetMemberId() {
-		// A new process at the address: the old one is gone.
-		a.leave(ps, "was replaced by a new member at its address")
+		// A new incarnation at the address: the old one is gone.
+		a.leave(ps, "was replaced by a new incarnation at its address")
 	}
 	ps.report, ps.reportAt = r, a.m.cfg.now()
 	a.sync()
@@ -204,34 +246,43 @@ func (a *control) onReport(r *protos.LoadReport) {
 	}
 }
 
-func (a *control) onTopology(t *pcluster.ClusterTopology) {
+func (a *control) onTopology(t *topology) {
 	if a.stopped {
 		return
 	}
 	self := a.m.sys.Address()
-	seen := make(map[string]bool, len(t.Members))
-	for _, mem := range t.Members {
-		addr := mem.Address()
-		if addr == self {
+	// The newest incarnation at each address (a restarted process's key
+	// and its predecessor's, until that one expires).
+	newest := make(map[string]topoMember, len(t.members))
+	for _, tm := range t.members {
+		if tm.address == self {
 			continue
 		}
-		seen[addr] = true
+		if cur, ok := newest[tm.address]; !ok || tm.rev >= cur.rev {
+			newest[tm.address] = tm
+		}
+	}
+	for addr, tm := range newest {
 		ps := a.peer(addr)
-		if ps.memberID != mem.Id {
-			// The provider's id of a member (the actor system's id, with
-			// the cluster's name for etcd) changes only with a new process.
+		if ps.memberID != tm.id {
 			if ps.memberID != "" {
-				a.leave(ps, "was replaced by a new member at its address")
-				ps.report = nil
+				a.leave(ps, "was replaced by a new incarnation at its address")
 			}
-			ps.memberID = mem.Id
+			ps.memberID = tm.id
+			if ps.report.GetMemberId() != tm.id {
+				ps.report, ps.reportAt = nil, time.Time{}
+			}
+			ps.lostAt = time.Time{}
 		}
 		ps.inTopology = true
 	}
 	for addr, ps := range a.peers {
-		if !seen[addr] && ps.inTopology {
-			a.leave(ps, "left the cluster")
-			delete(a.peers, addr)
+		if _, ok := newest[addr]; !ok && ps.inTopology {
+			a.leave(ps, t.why)
+			// The connection state stays: it belongs to the address, and
+			// a member that comes back over a connection that never broke
+			// (it was paused) sends no new connected event.
+			ps.inTopology, ps.memberID, ps.report, ps.reportAt = false, "", nil, time.Time{}
 			a.m.inbox.forget(addr)
 		}
 	}
@@ -243,7 +294,7 @@ func (a *control) onTopology(t *pcluster.ClusterTopology) {
 // server), its report reached this member (so it passed as a client), and
 // it is not leaving.
 func (a *control) routable(ps *peerState) bool {
-	return ps.inTopology && ps.connected && ps.report != nil && !ps.report.GetLeaving()
+	return ps.inTopology && ps.connected && ps.report != nil && !ps.report.GetLeaving() && ps.reportAt.After(ps.lostAt)
 }
 
 // leave takes a member out of routing and fails over its tasks.
@@ -315,7 +366,7 @@ func (a *control) sync() {
 		if ps.cur == nil || ps.report.GetLeaving() {
 			continue
 		}
-		fresh := now.Sub(ps.reportAt) <= a.m.cfg.staleAfter
+		fresh := now.Sub(a.heard(ps)) <= a.m.cfg.staleAfter
 		for _, pl := range ps.report.GetPools() {
 			want[pl.GetName()] = append(want[pl.GetName()], load{ps.cur, pl, fresh})
 		}
@@ -437,7 +488,15 @@ func (a *control) publish() {
 
 // event calls the member's hook, until the member stops.
 func (a *control) event(kind EventKind, p *peer, reason string) {
-	if a.m.cfg.hook == nil || a.stopped {
+	if a.stopped {
+		return
+	}
+	if kind == EventJoined {
+		a.m.joined.Add(1)
+	} else {
+		a.m.left.Add(1)
+	}
+	if a.m.cfg.hook == nil {
 		return
 	}
 	a.m.cfg.hook(Event{Kind: kind, Member: MemberInfo{ID: p.id, Name: p.name, Address: p.address}, Reason: reason})
@@ -445,14 +504,14 @@ func (a *control) event(kind EventKind, p *peer, reason string) {
 
 // publishView stores the view's snapshot.
 func (a *control) publishView(now time.Time) {
-	vs := &viewState{self: a.m.sys.ID}
+	vs := &viewState{self: a.selfID}
 	state := StateUp
 	if a.leaving {
 		state = StateLeaving
 	}
 	if a.ready {
 		vs.members = append(vs.members, memberSnap{
-			info:   MemberInfo{ID: a.m.sys.ID, Name: a.m.name, Address: a.m.sys.Address()},
+			info:   MemberInfo{ID: a.selfID, Name: a.m.name, Address: a.m.sys.Address()},
 			self:   true,
 			state:  state,
 			report: a.selfReport,
@@ -477,7 +536,7 @@ func (a *control) publishView(now time.Time) {
 			s.state = StateLeaving
 		case ps.cur == nil:
 			s.state = StateJoining
-		case now.Sub(ps.reportAt) > a.m.cfg.staleAfter:
+		case now.Sub(a.heard(ps)) > a.m.cfg.staleAfter:
 			s.state = StateStale
 		default:
 			s.state = StateUp

@@ -18,20 +18,58 @@
 //
 // # Membership
 //
-// Membership comes from a protoactor cluster provider: Automanaged, the
-// embedded default (every member serves a small HTTP health endpoint and
-// polls those of a static seed list; nothing else runs), or Etcd for
-// production (members hold a key under a lease; a dead member's key expires
-// in about 3 s). A member the provider names is not yet a member for
-// Drover: it joins (EventJoined) once this member's remote has connected to
-// it and its load report has arrived over the remote. Both travel over
+// Membership comes from a provider: Automanaged, the embedded default
+// (every member serves a small HTTP health endpoint and polls those of a
+// static seed list; nothing else runs; a dead member is dropped within
+// Refresh + Timeout, 1 s with the defaults), or Etcd for production
+// (each member holds a key under a lease of LeaseTTL, 3 s by default, and
+// watches the others'). Both are Drover's own: they implement protoactor's
+// ClusterProvider but never feed protoactor's member list, whose block list
+// keeps out for good every member id that ever left, and whose departures
+// close the connection to whatever process has the departed member's
+// address by then.
+//
+// Membership is keyed by incarnation. Each incarnation of a member has an
+// id of its own, "<actor system id>.<n>" (Member.ID): a new process is a
+// new incarnation, and a member shut out of the cluster while it lives
+// joins again as its next one. A report or an event that belongs to
+// another incarnation than the one the topology names at an address is
+// ignored: a dead process's last report never attaches to its successor,
+// and a connection attempt to the dead process that fails later does not
+// drop the new one. Results go back to one process's collector, so a
+// result for a dead process never reaches its successor.
+//
+// A member the provider names is not yet a member for Drover: it joins
+// (EventJoined) once this member's remote has connected to it and a load
+// report of that incarnation has arrived over the remote. Both travel over
 // gRPC, which WithTLS secures with mutual TLS, so a node without a valid
 // certificate is named by the provider at most, and never takes or sends
 // work (View shows it as "joining").
 //
 // A member leaves (EventLeft) when the provider drops it, when this
-// member's connection to it ends, or when it says it is leaving. A member
-// that comes back is a new member.
+// member's connection to it ends, when it says it is leaving, or when it
+// sent no report for the lost bound (WithLostAfter; twice the stale bound
+// by default) whatever the provider says (etcd may be unreachable).
+//
+// # Self-healing
+//
+//   - With etcd, a member renews its lease every Heartbeat. When etcd says
+//     the lease is gone (the member was paused, or cut off from etcd, for
+//     longer than LeaseTTL, and the others dropped it), the member
+//     registers again at once as a new incarnation. While etcd does not
+//     answer, members keep the membership they saw and go on working with
+//     each other; etcd renews every lease when it starts, so an outage of
+//     any length ends with every live member in one view again within
+//     about a heartbeat of etcd's return.
+//   - A member that comes back from a pause gives the others a fresh stale
+//     bound: it does not drop them for its own silence.
+//   - A member that hears from none of the members its topology names for
+//     the lost bound, while one of them answers a probe, counts itself
+//     shut out and rejoins as a new incarnation.
+//
+// Member.Health says whether the member takes part as it should and, if
+// not, why: not registered, the coordinator silent for longer than the
+// lease, shut out, or leaving. drover run's /readyz reports it.
 //
 // # Load reports
 //
@@ -77,10 +115,12 @@
 //
 // # Failover
 //
-// When a member is lost (the provider dropped it, or its connection
-// ended), this member's tasks in flight there end at once: those submitted
-// with Idempotent go to another member; the others fail with an error that
-// wraps ErrMemberLost and actors.ErrWorkerCrashed. A member that leaves
+// When a member is lost (the provider dropped it, its connection ended, or
+// it stayed silent past the lost bound), this member's tasks in flight
+// there end at once: those submitted with Idempotent go to another member;
+// the others fail with an error that wraps ErrMemberLost and
+// actors.ErrWorkerCrashed. Their outcome is unknown: the task may have run,
+// and may still run, on the lost member. A member that leaves
 // with Shutdown first tells every other member, waits for each one's
 // answer (which follows, on the same connection, every task that member
 // sent it), drains its node, and makes sure the results went back before
@@ -111,9 +151,6 @@
 //
 //   - One member per process: protoactor's remote keeps global state (gRPC's
 //     logger) and its cluster races with itself when two run in one process.
-//     The race detector also reports a race inside protoactor's cluster
-//     alone (its block list, written by the gossip actor and read by the
-//     provider); Drover's code is not involved.
 //   - Starting a member takes a little over a second: protoactor's
 //     StartMember waits one second.
 //   - Task.Retry is not carried to other members (Submit refuses it) and

@@ -34,7 +34,10 @@ type call struct {
 	route      *route
 	tg         *target
 	dispatches int
-	abort      atomic.Pointer[error] // set by Cancel, Task.Context or the deadline
+	// maybeRan: an earlier dispatch went to a member that was lost with
+	// it, so the task may have run there.
+	maybeRan bool
+	abort    atomic.Pointer[error] // set by Cancel, Task.Context or the deadline
 }
 
 // callExtra holds what only some tasks need, so that a plain task stays

@@ -46,10 +46,9 @@ func TestMain(m *testing.M) {
 		_ = os.RemoveAll(buildDir)
 	}
 	if code == 0 {
-		// protoactor's automanaged provider sleeps Refresh (1 s) between
-		// polls and sees its stop flag only after a sleep: its goroutine
-		// may need a second after Shutdown. goleak retries for about a
-		// second each time; keep asking for a few.
+		// Goroutines of a member that has just shut down (its remote's
+		// gRPC server and connections) may need a moment to end. goleak
+		// retries for about a second each time; keep asking for a few.
 		var err error
 		for deadline := time.Now().Add(5 * time.Second); ; {
 			if err = goleak.Find(goleak.IgnoreTopFunction(gossipThrottle)); err == nil || time.Now().After(deadline) {
@@ -163,6 +162,7 @@ func (p *proc) read(r io.Reader) {
 		if err := json.Unmarshal([]byte(line[1:]), &m); err != nil {
 			continue
 		}
+		m["_at"] = time.Now()
 		p.mu.Lock()
 		if _, ok := m["reply"]; ok {
 			p.replies = append(p.replies, m)
@@ -256,6 +256,22 @@ func (p *proc) view() map[string]map[string]any {
 	}
 	return out
 }
+
+// has reports whether an event that match accepts came, without taking it.
+func (p *proc) has(match func(map[string]any) bool) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range p.events {
+		if match(m) {
+			return true
+		}
+	}
+	return false
+}
+
+// pause stops the process (SIGSTOP); resume lets it go on (SIGCONT).
+func (p *proc) pause()  { require.NoError(p.tb, p.cmd.Process.Signal(syscall.SIGSTOP)) }
+func (p *proc) resume() { require.NoError(p.tb, p.cmd.Process.Signal(syscall.SIGCONT)) }
 
 // kill ends the process at once (SIGKILL).
 func (p *proc) kill() {
@@ -460,4 +476,91 @@ Goroutine 53 (running) created at:
 	require.Contains(t, th[0], "keepAliveForever")
 	require.Contains(t, o[0], "(*Member).view")
 	require.Contains(t, o[1], "(*Member).watch")
+}
+
+// needEtcd skips the test when the etcd binary is not installed.
+func needEtcd(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("etcd")
+	if err != nil {
+		t.Skip("etcd not installed: apt-get install -y etcd-server (Debian) to run the tests with the etcd provider")
+	}
+	return bin
+}
+
+// etcdProc is an etcd server on loopback, with its data in a directory of
+// the test's: stop and start it again on the same data and ports.
+type etcdProc struct {
+	t            *testing.T
+	bin, dir     string
+	client, peer int
+	endpoint     string
+	cmd          *exec.Cmd
+	log          *lockedBuffer
+	done         chan struct{}
+}
+
+// startEtcd starts an etcd server and waits until it serves; the test's
+// cleanup stops it.
+func startEtcd(t *testing.T) *etcdProc {
+	t.Helper()
+	e := &etcdProc{t: t, bin: needEtcd(t), dir: t.TempDir(), client: freePort(t), peer: freePort(t)}
+	e.endpoint = "127.0.0.1:" + strconv.Itoa(e.client)
+	e.start()
+	t.Cleanup(e.stop)
+	return e
+}
+
+// start runs etcd and waits until it serves client traffic.
+func (e *etcdProc) start() {
+	e.t.Helper()
+	peer := "http://127.0.0.1:" + strconv.Itoa(e.peer)
+	e.cmd = exec.Command(e.bin,
+		"--name", "drover-test",
+		"--data-dir", filepath.Join(e.dir, "data"),
+		"--listen-client-urls", "http://"+e.endpoint,
+		"--advertise-client-urls", "http://"+e.endpoint,
+		"--listen-peer-urls", peer,
+		"--initial-advertise-peer-urls", peer,
+		"--initial-cluster", "drover-test="+peer,
+		"--logger", "zap", "--log-outputs", "stderr",
+	)
+	stderr, err := e.cmd.StderrPipe()
+	require.NoError(e.t, err)
+	require.NoError(e.t, e.cmd.Start())
+	e.log = &lockedBuffer{}
+	ready := make(chan struct{})
+	done := make(chan struct{})
+	e.done = done
+	cmd, log := e.cmd, e.log
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		signal := ready
+		for sc.Scan() {
+			_, _ = log.Write(append(sc.Bytes(), '\n'))
+			if signal != nil && strings.Contains(sc.Text(), "serving client") {
+				close(signal)
+				signal = nil
+			}
+		}
+		_ = cmd.Wait()
+		close(done)
+	}()
+	select {
+	case <-ready:
+	case <-done:
+		e.t.Fatalf("etcd exited:\n%s", tail(log.String()))
+	case <-time.After(20 * time.Second):
+		e.t.Fatalf("etcd not ready within 20s:\n%s", tail(log.String()))
+	}
+}
+
+// stop kills etcd (as a crash would) and waits until it exited.
+func (e *etcdProc) stop() {
+	if e.cmd == nil {
+		return
+	}
+	_ = e.cmd.Process.Kill()
+	<-e.done
+	e.cmd = nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -20,7 +21,7 @@ import (
 type inbox struct {
 	m      *Member
 	mu     sync.Mutex
-	relays map[string]*relay // by the sending member's address
+	relays map[string]*relay // by the sending member's collector (address/id)
 	closed bool
 	next   int
 }
@@ -33,10 +34,17 @@ func newInbox(m *Member) *inbox { return &inbox{m: m, relays: map[string]*relay{
 // and sends them back in batches.
 type relay struct {
 	m      *Member
+	in     *inbox
+	key    string
 	origin *actor.PID // the sender's collector
 	ctl    *actor.PID // the sender's control actor, for the flush barrier
 	pid    *actor.PID // this relay
 	out    *batcher[*protos.TaskResult]
+	// running counts its tasks whose result has not come yet; forgotten
+	// is set (under the inbox's lock) once its member left the topology:
+	// the relay goes when its last result went.
+	running   atomic.Int64
+	forgotten bool
 }
 
 var _ actor.Process = (*relay)(nil)
@@ -48,20 +56,25 @@ func (in *inbox) SendUserMessage(_ *actor.PID, message any) {
 		return
 	}
 	node := in.m.node
-	r := in.relayFor(sender)
+	tasks := batch.GetTasks()
+	r := in.relayFor(sender, len(tasks))
 	if r == nil || node.Draining() {
 		// Leaving: refuse, so that the sender places the tasks elsewhere.
-		res := make([]*protos.TaskResult, len(batch.GetTasks()))
-		for i, env := range batch.GetTasks() {
+		res := make([]*protos.TaskResult, len(tasks))
+		for i, env := range tasks {
 			res[i] = refusal(env.GetId(), protos.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "member "+in.m.name+" is leaving the cluster")
 		}
 		in.m.sys.Root.Send(sender, &protos.ResultBatch{Results: res})
+		if r != nil {
+			r.finished(int64(len(tasks)))
+		}
 		return
 	}
-	for _, env := range batch.GetTasks() {
+	for _, env := range tasks {
 		pid, ok := node.PoolPID(env.GetPool())
 		if !ok {
 			r.out.add(refusal(env.GetId(), protos.ErrorCode_ERROR_CODE_NO_POOL, "member "+in.m.name+" has no pool "+strconv.Quote(env.GetPool())))
+			r.finished(1)
 			continue
 		}
 		in.m.sys.Root.RequestWithCustomSender(pid, env, r.pid)
@@ -76,20 +89,26 @@ func refusal(id string, code protos.ErrorCode, msg string) *protos.TaskResult {
 }
 
 // relayFor returns the relay of the member whose collector is origin,
-// made on first use; nil once the inbox is closed.
-func (in *inbox) relayFor(origin *actor.PID) *relay {
+// made on first use, with n more tasks running; nil once the inbox is
+// closed.
+func (in *inbox) relayFor(origin *actor.PID, n int) *relay {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.closed {
 		return nil
 	}
-	if r := in.relays[origin.Address]; r != nil {
+	key := origin.Address + "/" + origin.Id
+	if r := in.relays[key]; r != nil {
+		r.forgotten = false
+		r.running.Add(int64(n))
 		return r
 	}
 	in.next++
 	id := inboxName + "/relay-" + strconv.Itoa(in.next)
 	r := &relay{
 		m:      in.m,
+		in:     in,
+		key:    key,
 		origin: actor.NewPID(origin.Address, origin.Id),
 		ctl:    actor.NewPID(origin.Address, controlName),
 	}
@@ -99,7 +118,8 @@ func (in *inbox) relayFor(origin *actor.PID) *relay {
 	})
 	sys.ProcessRegistry.Add(r, id)
 	r.pid = sys.NewLocalPID(id)
-	in.relays[origin.Address] = r
+	r.running.Add(int64(n))
+	in.relays[key] = r
 	return r
 }
 
@@ -111,21 +131,59 @@ func (r *relay) SendUserMessage(_ *actor.PID, message any) {
 	if !r.out.add(res) {
 		r.m.sys.Root.Send(r.origin, &protos.ResultBatch{Results: []*protos.TaskResult{res}})
 	}
+	r.finished(1)
+}
+
+// finished counts n of the relay's tasks ended.
+func (r *relay) finished(n int64) {
+	if r.running.Add(-n) == 0 {
+		r.in.dropIfForgotten(r)
+	}
 }
 
 func (r *relay) SendSystemMessage(*actor.PID, any) {}
 func (r *relay) Stop(*actor.PID)                   {}
 
-// forget drops the relay of a member that left the cluster for good.
+// forget drops the relays of the member at addr, which left the
+// topology: at once for a relay with no task running, after its last
+// result for the others. Results still go back: a member dropped while it
+// lived (it was paused) still waits for them, and a dead one's are lost
+// in the network, never delivered to another process.
 func (in *inbox) forget(addr string) {
 	in.mu.Lock()
-	r := in.relays[addr]
-	delete(in.relays, addr)
-	in.mu.Unlock()
-	if r != nil {
-		r.out.discard()
-		in.m.sys.ProcessRegistry.Remove(r.pid)
+	var idle []*relay
+	for _, r := range in.relays {
+		if r.origin.Address != addr {
+			continue
+		}
+		r.forgotten = true
+		if r.running.Load() == 0 {
+			delete(in.relays, r.key)
+			idle = append(idle, r)
+		}
 	}
+	in.mu.Unlock()
+	for _, r := range idle {
+		r.drop()
+	}
+}
+
+// dropIfForgotten drops r if its member left and its last task ended.
+func (in *inbox) dropIfForgotten(r *relay) {
+	in.mu.Lock()
+	gone := r.forgotten && r.running.Load() == 0 && in.relays[r.key] == r
+	if gone {
+		delete(in.relays, r.key)
+	}
+	in.mu.Unlock()
+	if gone {
+		r.drop()
+	}
+}
+
+func (r *relay) drop() {
+	r.out.close()
+	r.m.sys.ProcessRegistry.Remove(r.pid)
 }
 
 // close stops taking tasks, sends the results still queued, and waits

@@ -192,3 +192,19 @@ func TestTryPickAvoids(t *testing.T) {
 	assert.False(t, ok, "a lost peer is never picked")
 	assert.Equal(t, 0, s.InFlight(1))
 }
+
+func TestMemberLostTellsSentFromNotSent(t *testing.T) {
+	p := &peer{name: "b", address: "127.0.0.1:7002"}
+	sent := memberLost(p, "lost its connection", true)
+	unsent := memberLost(p, "left", false)
+	for _, err := range []error{sent, unsent} {
+		assert.ErrorIs(t, err, ErrMemberLost)
+		assert.ErrorIs(t, err, actors.ErrWorkerCrashed)
+	}
+	assert.ErrorIs(t, sent, ErrNoAnswer)
+	assert.NotErrorIs(t, sent, ErrNotSent)
+	assert.Contains(t, sent.Error(), "outcome is unknown")
+	assert.ErrorIs(t, unsent, ErrNotSent)
+	assert.NotErrorIs(t, unsent, ErrNoAnswer)
+	assert.Contains(t, unsent.Error(), "did not run")
+}

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"log/slog"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -16,14 +13,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
-	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
-	"github.com/asynkron/protoactor-go/cluster/clusterproviders/etcd"
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/eventstream"
 	"github.com/asynkron/protoactor-go/remote"
-	"github.com/labstack/echo"
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/drover-go/drover/actors"
 )
@@ -34,7 +26,10 @@ const (
 	controlName = "drover-cluster"
 	// inboxName takes task batches from other members.
 	inboxName = "drover-inbox"
-	// collectorName takes the results of this member's tasks.
+	// collectorName, followed by "-" and the actor system's id, takes the
+	// results of this member's tasks. The id makes it one process's: a
+	// result for a process that died never reaches its successor at the
+	// same address (task ids restart from 1 in each process).
 	collectorName = "drover-results"
 )
 
@@ -47,9 +42,13 @@ type Member struct {
 	name     string
 	sys      *actor.ActorSystem
 	cl       *pcluster.Cluster
-	provider pcluster.ClusterProvider
+	provider provider
 	node     *actors.Node
 	health   net.Listener // automanaged's HTTP listener, nil for etcd
+
+	incarnation  atomic.Pointer[string]
+	incarnations atomic.Int64
+	healthState  atomic.Pointer[healthState]
 
 	ctl       *actor.PID
 	collector *actor.PID
@@ -68,6 +67,7 @@ type Member struct {
 
 	submitted, completed, failed, rejected atomic.Uint64
 	rerouted, failedOver, lost, sentRemote atomic.Uint64
+	joined, left                           atomic.Uint64
 
 	shutOnce sync.Once
 	shutErr  error
@@ -88,7 +88,9 @@ func NewMember(opts ...Option) (*Member, error) {
 			return nil, err
 		}
 	}
-	c.finish()
+	if err := c.finish(); err != nil {
+		return nil, err
+	}
 	m := &Member{
 		cfg:      c,
 		pending:  newPending(),
@@ -96,11 +98,19 @@ func NewMember(opts ...Option) (*Member, error) {
 		tickStop: make(chan struct{}),
 		tickDone: make(chan struct{}),
 	}
+	// The control actor may forget another member's relays as soon as the
+	// provider starts; the inbox takes batches only once registered.
+	m.inbox = newInbox(m)
 	m.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(actors.NewSlogHandler(c.logger.Named("protoactor"), actors.WithDemoteInfo(),
 			// The automanaged provider logs its own clean stop, and peers not
 			// up yet while a cluster forms, as errors.
-			actors.WithDemoteMessages("Automanaged server stopping..!", "Bad connection to the node health status")))
+			// Its remote logs a connection to a member that went away (a
+			// routine change of membership, which Drover reports as an
+			// event) as errors too.
+			actors.WithDemoteMessages("EndpointWriter lost connection", "EndpointWriter failed to connect",
+				"EndpointWriter failed to create receive stream", "EndpointWriter failed to send connect request",
+				"EndpointWriter failed to receive connect response")))
 	}))
 	ok := false
 	defer func() {
@@ -139,11 +149,10 @@ func NewMember(opts ...Option) (*Member, error) {
 		return nil, err
 	}
 
-	m.sys.ProcessRegistry.Add(&collector{m: m}, collectorName)
-	m.collector = m.sys.NewLocalPID(collectorName)
-	m.inbox = newInbox(m)
+	m.sys.ProcessRegistry.Add(&collector{m: m}, collectorName+"-"+m.sys.ID)
+	m.collector = m.sys.NewLocalPID(collectorName + "-" + m.sys.ID)
 	m.sys.ProcessRegistry.Add(m.inbox, inboxName)
-	m.self = &peer{id: m.sys.ID, name: m.name, address: m.sys.Address(), self: true}
+	m.self = &peer{id: m.ID(), name: m.name, address: m.sys.Address(), self: true}
 
 	if _, err := m.sys.Root.RequestFuture(m.ctl, &ready{}, 10*time.Second).Result(); err != nil {
 		return nil, fmt.Errorf("%w: control actor: %w", ErrStart, err)
@@ -154,17 +163,22 @@ func NewMember(opts ...Option) (*Member, error) {
 	return m, nil
 }
 
-// startCluster starts protoactor's remote and cluster with the provider.
+// startCluster starts protoactor's remote and cluster with Drover's
+// provider (see provider.go).
 func (m *Member) startCluster() (err error) {
 	c := m.cfg
 	switch p := c.provider.(type) {
 	case Automanaged:
-		m.provider, err = m.automanaged(p)
+		// The health endpoint listens on the bind host rather than on
+		// every interface, bound now: a busy port is an error here.
+		ln, err := net.Listen("tcp", net.JoinHostPort(c.host, strconv.Itoa(p.Port)))
+		if err != nil {
+			return fmt.Errorf("%w: automanaged HTTP port: %w", ErrStart, err)
+		}
+		m.health = ln
+		m.provider = newAutoProvider(m, ln, p)
 	case Etcd:
-		m.provider, err = m.etcd(p)
-	}
-	if err != nil {
-		return err
+		m.provider = newEtcdProvider(m, p)
 	}
 	rc := remote.Configure(c.host, c.port, c.remoteOptions()...)
 	// A failed connection attempt blocks its endpoint writer 2 s per try;
@@ -181,113 +195,14 @@ func (m *Member) startCluster() (err error) {
 	return nil
 }
 
-// automanaged makes protoactor's automanaged provider serve its health
-// endpoint on a listener of ours: on the bind host rather than on every
-// interface, bound now (a busy port is an error here, not a log line
-// later), and without echo's banner on stdout.
-func (m *Member) automanaged(p Automanaged) (pcluster.ClusterProvider, error) {
-	c := m.cfg
-	ln, err := net.Listen("tcp", net.JoinHostPort(c.host, strconv.Itoa(p.Port)))
-	if err != nil {
-		return nil, fmt.Errorf("%w: automanaged HTTP port: %w", ErrStart, err)
+// setIncarnation records the member's current incarnation and tells the
+// control actor, which puts it in the reports from then on.
+func (m *Member) setIncarnation(id, why string) {
+	m.incarnation.Store(&id)
+	if n := m.incarnations.Add(1); n > 1 {
+		m.cfg.logger.Debug("member rejoins as a new incarnation", "id", id, "reason", why)
 	}
-	m.health = ln
-	port := ln.Addr().(*net.TCPAddr).Port
-	seeds := p.Seeds
-	if len(seeds) == 0 {
-		seeds = []string{net.JoinHostPort(c.host, strconv.Itoa(port))}
-	}
-	refresh := p.Refresh
-	if refresh == 0 {
-		refresh = DefaultRefresh
-	}
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.Logger.SetOutput(io.Discard)
-	e.StdLogger = log.New(io.Discard, "", 0)
-	e.Listener = ln
-	e.GET("/_health", func(ctx echo.Context) error {
-		host, rport, err := m.sys.GetHostPort()
-		if err != nil {
-			return err
-		}
-		return ctx.JSON(http.StatusOK, automanaged.NewNode(c.clusterName, m.sys.ID, host, rport, port, m.cl.GetClusterKinds()))
-	})
-	return automanaged.NewWithTesting(refresh, port, e, seeds...), nil
-}
-
-// etcd makes protoactor's etcd provider, behind a wrapper that creates it
-// only when the cluster starts the member, after the remote started: the
-// remote sets gRPC's global logger as it starts, which races with the gRPC
-// goroutines of an etcd client made before.
-func (m *Member) etcd(p Etcd) (pcluster.ClusterProvider, error) {
-	dial := p.DialTimeout
-	if dial == 0 {
-		dial = DefaultEtcdDial
-	}
-	base := p.BaseKey
-	if base == "" {
-		base = DefaultEtcdBaseKey
-	}
-	return &lazyEtcd{base: base, endpoint: p.Endpoints[0], cfg: clientv3.Config{
-		Endpoints:   p.Endpoints,
-		DialTimeout: dial,
-		TLS:         p.TLS,
-		Username:    p.Username,
-		Password:    p.Password,
-		Logger:      zap.NewNop(),
-	}}, nil
-}
-
-// lazyEtcd is protoactor's etcd provider, made at StartMember after a
-// check that etcd answers (the provider would wait for ever).
-type lazyEtcd struct {
-	base     string
-	endpoint string
-	cfg      clientv3.Config
-	p        *etcd.Provider
-}
-
-var _ pcluster.ClusterProvider = (*lazyEtcd)(nil)
-
-func (l *lazyEtcd) make() error {
-	probe, err := clientv3.New(l.cfg)
-	if err != nil {
-		return fmt.Errorf("etcd: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.DialTimeout)
-	_, err = probe.Status(ctx, l.endpoint)
-	cancel()
-	_ = probe.Close()
-	if err != nil {
-		return fmt.Errorf("etcd at %s does not answer: %w", l.endpoint, err)
-	}
-	l.p, err = etcd.NewWithConfig(l.base, l.cfg)
-	if err != nil {
-		return fmt.Errorf("etcd: %w", err)
-	}
-	return nil
-}
-
-func (l *lazyEtcd) StartMember(c *pcluster.Cluster) error {
-	if err := l.make(); err != nil {
-		return err
-	}
-	return l.p.StartMember(c)
-}
-
-func (l *lazyEtcd) StartClient(c *pcluster.Cluster) error {
-	if err := l.make(); err != nil {
-		return err
-	}
-	return l.p.StartClient(c)
-}
-
-func (l *lazyEtcd) Shutdown(graceful bool) error {
-	if l.p == nil {
-		return nil
-	}
-	return l.p.Shutdown(graceful)
+	m.sys.Root.Send(m.ctl, &incarnated{id: id, why: why})
 }
 
 // abandon undoes a start that failed half-way.
@@ -300,10 +215,12 @@ func (m *Member) abandon() {
 		_, _ = m.node.Shutdown(ctx)
 		cancel()
 	}
+	if m.provider != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = m.provider.stop(ctx)
+		cancel()
+	}
 	if m.cl != nil && m.cl.Remote != nil && m.sys.Address() != "nonhost" {
-		if m.provider != nil {
-			_ = m.provider.Shutdown(true)
-		}
 		m.cl.Remote.Shutdown(false)
 	}
 	if m.health != nil {
@@ -334,8 +251,16 @@ func (m *Member) Node() *actors.Node { return m.node }
 // Name returns the member's name.
 func (m *Member) Name() string { return m.name }
 
-// ID returns the member's id in the cluster (its actor system's id).
-func (m *Member) ID() string { return m.sys.ID }
+// ID returns the id of the member's current incarnation in the cluster,
+// "<actor system id>.<n>": a new process has a new actor system id, and a
+// member that was shut out of the cluster (dropped while it lived) joins
+// again under the next n.
+func (m *Member) ID() string {
+	if id := m.incarnation.Load(); id != nil {
+		return *id
+	}
+	return m.sys.ID
+}
 
 // Address returns the member's remote address, host:port.
 func (m *Member) Address() string { return m.sys.Address() }
@@ -393,7 +318,7 @@ func (m *Member) shutdown(ctx context.Context) error {
 	if _, err := m.sys.Root.RequestFuture(m.ctl, &stop{}, 5*time.Second).Result(); err != nil {
 		errs = append(errs, fmt.Errorf("cluster: stop control actor: %w", err))
 	}
-	if err := m.provider.Shutdown(true); err != nil {
+	if err := m.provider.stop(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("cluster: provider: %w", err))
 	}
 	m.cl.Shutdown(false)
@@ -457,6 +382,11 @@ type Stats struct {
 	Rerouted, FailedOver, Lost uint64
 	// InFlight is the number of dispatches waiting for a result.
 	InFlight int
+	// Joined and Left count membership events (EventJoined, EventLeft)
+	// seen by this member; Incarnations counts its own incarnations (1,
+	// plus one per rejoin after it was shut out).
+	Joined, Left uint64
+	Incarnations int64
 }
 
 // Stats returns a snapshot of the member's counters.
@@ -471,6 +401,10 @@ func (m *Member) Stats() Stats {
 		FailedOver: m.failedOver.Load(),
 		Lost:       m.lost.Load(),
 		InFlight:   m.pending.len(),
+		Joined:     m.joined.Load(),
+		Left:       m.left.Load(),
+
+		Incarnations: m.incarnations.Load(),
 	}
 }
 

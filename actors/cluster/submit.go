@@ -262,7 +262,7 @@ func (m *Member) dispatch(f *call, r *route, tg *target) {
 	if f.abort.Load() != nil || p.lost.Load() {
 		if m.pending.takeIf(k, f) {
 			m.release(f)
-			m.redispatch(f, memberLost(p, "left"))
+			m.redispatch(f, memberLost(p, "left", f.maybeRan))
 		}
 		return
 	}
@@ -274,7 +274,7 @@ func (m *Member) dispatch(f *call, r *route, tg *target) {
 	if !p.out.add(env) {
 		if m.pending.takeIf(k, f) {
 			m.release(f)
-			m.redispatch(f, memberLost(p, "left"))
+			m.redispatch(f, memberLost(p, "left", f.maybeRan))
 		}
 	}
 }
@@ -372,11 +372,13 @@ func (m *Member) redispatch(f *call, cause error) {
 }
 
 // failPeer ends or moves every task in flight on a lost peer: idempotent
-// tasks go to another member, the others fail with ErrMemberLost.
+// tasks go to another member, the others fail with ErrMemberLost and
+// ErrNoAnswer (handed to the peer's connection, they may have run).
 func (m *Member) failPeer(p *peer, why string) {
 	for _, f := range m.pending.takeWhere(func(f *call) bool { return f.tg.peer == p }) {
 		m.release(f)
-		err := memberLost(p, why)
+		f.maybeRan = true
+		err := memberLost(p, why, true)
 		if f.idempotent {
 			m.failedOver.Add(1)
 			m.redispatch(f, err)

@@ -92,7 +92,7 @@ type memberSnap struct {
 func (m *Member) View() View {
 	vs := m.view.Load()
 	if vs == nil {
-		return View{Self: m.sys.ID}
+		return View{Self: m.ID()}
 	}
 	v := View{Self: vs.self, Members: make([]MemberView, 0, len(vs.members))}
 	for _, s := range vs.members {

@@ -39,14 +39,19 @@ func (c *Config) ClusterOptions() ([]cluster.Option, error) {
 		cluster.WithStrategy(cc.Strategy),
 		cluster.WithReportEvery(cc.ReportEvery, 0),
 	}
+	if cc.LostAfter != 0 {
+		opts = append(opts, cluster.WithLostAfter(cc.LostAfter))
+	}
 	if cc.Advertise != "" {
 		opts = append(opts, cluster.WithAdvertisedAddress(cc.Advertise))
 	}
 	if e := cc.Etcd; e != nil {
-		opts = append(opts, cluster.WithProvider(cluster.Etcd{Endpoints: append([]string(nil), e.Endpoints...), BaseKey: e.BaseKey}))
+		opts = append(opts, cluster.WithProvider(cluster.Etcd{Endpoints: append([]string(nil), e.Endpoints...), BaseKey: e.BaseKey,
+			LeaseTTL: e.LeaseTTL, Heartbeat: e.Heartbeat, RequestTimeout: e.RequestTimeout, DialTimeout: e.DialTimeout}))
 	} else {
 		a := cc.Automanaged
-		opts = append(opts, cluster.WithProvider(cluster.Automanaged{Port: a.Port, Seeds: append([]string(nil), a.Seeds...)}))
+		opts = append(opts, cluster.WithProvider(cluster.Automanaged{Port: a.Port, Seeds: append([]string(nil), a.Seeds...),
+			Refresh: a.Refresh, Timeout: a.Timeout}))
 	}
 	if t := cc.TLS; t != nil {
 		tc, err := cluster.LoadTLS(t.CAFile, t.CertFile, t.KeyFile)
@@ -74,9 +79,20 @@ const (
 )
 
 var (
-	reportEvery = durations(10*time.Millisecond, time.Minute, "200ms")
-	healthPort  = intRange{0, 65535}
+	reportEvery  = durations(10*time.Millisecond, time.Minute, "200ms")
+	lostAfter    = durations(20*time.Millisecond, 10*time.Minute, "4s")
+	pollEvery    = durations(10*time.Millisecond, time.Minute, "250ms")
+	pollTimeout  = durations(10*time.Millisecond, time.Minute, "700ms")
+	leaseTTL     = durationRange{time.Second, time.Minute, `whole seconds from 1s to 1m, such as "3s"`}
+	heartbeat    = durations(10*time.Millisecond, time.Minute, "1s")
+	etcdRequest  = durations(10*time.Millisecond, time.Minute, "1s")
+	etcdDial     = durations(10*time.Millisecond, time.Minute, "5s")
+	healthPort   = intRange{0, 65535}
+	allowedBeats = "a duration from 10ms to less than lease_ttl (3s when unset), such as \"1s\""
 )
+
+// validLease says whether d is a lease etcd can hold: whole seconds.
+func validLease(d time.Duration) bool { return leaseTTL.contains(d) && d%time.Second == 0 }
 
 // tlsFields are the fields of a tls block, all required.
 var tlsFields = []string{"ca_file", "cert_file", "key_file"}
@@ -130,6 +146,9 @@ func (c *ClusterConfig) validate() []error {
 	if c.ReportEvery != 0 && !reportEvery.contains(c.ReportEvery) {
 		bad("report_every", strconv.Quote(formatDuration(c.ReportEvery)), reportEvery.allowed)
 	}
+	if c.LostAfter != 0 && !lostAfter.contains(c.LostAfter) {
+		bad("lost_after", strconv.Quote(formatDuration(c.LostAfter)), lostAfter.allowed)
+	}
 	if c.Automanaged != nil && c.Etcd != nil {
 		errs = append(errs, &Error{Message: "cluster.automanaged and cluster.etcd are both set", Allowed: allowedProvider})
 	}
@@ -143,6 +162,12 @@ func (c *ClusterConfig) validate() []error {
 				break
 			}
 		}
+		if a.Refresh != 0 && !pollEvery.contains(a.Refresh) {
+			bad("automanaged.refresh", strconv.Quote(formatDuration(a.Refresh)), pollEvery.allowed)
+		}
+		if a.Timeout != 0 && !pollTimeout.contains(a.Timeout) {
+			bad("automanaged.timeout", strconv.Quote(formatDuration(a.Timeout)), pollTimeout.allowed)
+		}
 	}
 	if e := c.Etcd; e != nil {
 		if len(e.Endpoints) == 0 {
@@ -153,6 +178,18 @@ func (c *ClusterConfig) validate() []error {
 				bad("etcd.endpoints", `""`, allowedEndpoints)
 				break
 			}
+		}
+		if e.LeaseTTL != 0 && !validLease(e.LeaseTTL) {
+			bad("etcd.lease_ttl", strconv.Quote(formatDuration(e.LeaseTTL)), leaseTTL.allowed)
+		}
+		if e.Heartbeat != 0 && !validBeat(e.Heartbeat, e.LeaseTTL) {
+			bad("etcd.heartbeat", strconv.Quote(formatDuration(e.Heartbeat)), allowedBeats)
+		}
+		if e.RequestTimeout != 0 && !etcdRequest.contains(e.RequestTimeout) {
+			bad("etcd.request_timeout", strconv.Quote(formatDuration(e.RequestTimeout)), etcdRequest.allowed)
+		}
+		if e.DialTimeout != 0 && !etcdDial.contains(e.DialTimeout) {
+			bad("etcd.dial_timeout", strconv.Quote(formatDuration(e.DialTimeout)), etcdDial.allowed)
 		}
 	}
 	if t := c.TLS; t != nil {
@@ -167,10 +204,10 @@ func (c *ClusterConfig) validate() []error {
 
 // Fields and blocks of the cluster block.
 var (
-	clusterFields     = []string{"name", "bind", "advertise", "strategy", "report_every"}
+	clusterFields     = []string{"name", "bind", "advertise", "strategy", "report_every", "lost_after"}
 	clusterBlocks     = []string{"automanaged", "etcd", "tls"}
-	automanagedFields = []string{"port", "seeds"}
-	etcdFields        = []string{"endpoints", "base_key"}
+	automanagedFields = []string{"port", "seeds", "refresh", "timeout"}
+	etcdFields        = []string{"endpoints", "base_key", "lease_ttl", "heartbeat", "request_timeout", "dial_timeout"}
 )
 
 func (d *decoder) cluster(b *body) *ClusterConfig {
@@ -190,6 +227,9 @@ func (d *decoder) cluster(b *body) *ClusterConfig {
 	}
 	if v, a := b.duration("report_every", reportEvery); a != nil {
 		c.ReportEvery = v
+	}
+	if v, a := b.duration("lost_after", lostAfter); a != nil {
+		c.LostAfter = v
 	}
 	ab, eb := b.single("automanaged"), b.single("etcd")
 	if ab != nil && eb != nil {
@@ -229,6 +269,12 @@ func (d *decoder) automanaged(b *body) *Automanaged {
 		}
 		a.Seeds = l
 	}
+	if v, attr := b.duration("refresh", pollEvery); attr != nil {
+		a.Refresh = v
+	}
+	if v, attr := b.duration("timeout", pollTimeout); attr != nil {
+		a.Timeout = v
+	}
 	return a
 }
 
@@ -247,7 +293,35 @@ func (d *decoder) etcd(b *body, blk *hclsyntax.Block) *Etcd {
 	if s, attr := b.str("base_key", allowedBaseKey, func(s string) bool { return s != "" }); attr != nil {
 		e.BaseKey = s
 	}
+	if v, attr := b.duration("lease_ttl", durationRange{leaseTTL.min, leaseTTL.max, leaseTTL.allowed}); attr != nil {
+		if validLease(v) {
+			e.LeaseTTL = v
+		} else {
+			b.bad(attr, leaseTTL.allowed)
+		}
+	}
+	if v, attr := b.duration("heartbeat", heartbeat); attr != nil {
+		if validBeat(v, e.LeaseTTL) {
+			e.Heartbeat = v
+		} else {
+			b.bad(attr, allowedBeats)
+		}
+	}
+	if v, attr := b.duration("request_timeout", etcdRequest); attr != nil {
+		e.RequestTimeout = v
+	}
+	if v, attr := b.duration("dial_timeout", etcdDial); attr != nil {
+		e.DialTimeout = v
+	}
 	return e
+}
+
+// validBeat says whether d renews a lease of ttl (3s when zero) in time.
+func validBeat(d, ttl time.Duration) bool {
+	if ttl == 0 {
+		ttl = 3 * time.Second
+	}
+	return heartbeat.contains(d) && d < ttl
 }
 
 func (d *decoder) tls(b *body, blk *hclsyntax.Block) *TLSFiles {

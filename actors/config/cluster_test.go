@@ -57,6 +57,26 @@ cluster {
 			Name: "drover", Bind: "127.0.0.1:0", Strategy: "least-busy", ReportEvery: 200 * time.Millisecond,
 			Etcd: &config.Etcd{Endpoints: []string{"127.0.0.1:2379"}, BaseKey: "/drover"},
 		}},
+		{"etcd and membership tunables", `
+cluster {
+  lost_after = "3s"
+  etcd {
+    endpoints       = ["127.0.0.1:2379"]
+    lease_ttl       = "2s"
+    heartbeat       = "500ms"
+    request_timeout = "800ms"
+    dial_timeout    = "2s"
+  }
+}
+`, &config.ClusterConfig{
+			Name: "drover", Bind: "127.0.0.1:0", Strategy: "least-busy", ReportEvery: 200 * time.Millisecond, LostAfter: 3 * time.Second,
+			Etcd: &config.Etcd{Endpoints: []string{"127.0.0.1:2379"}, BaseKey: "/drover", LeaseTTL: 2 * time.Second,
+				Heartbeat: 500 * time.Millisecond, RequestTimeout: 800 * time.Millisecond, DialTimeout: 2 * time.Second},
+		}},
+		{"automanaged tunables", "cluster {\n  automanaged {\n    refresh = \"100ms\"\n    timeout = \"300ms\"\n  }\n}\n", &config.ClusterConfig{
+			Name: "drover", Bind: "127.0.0.1:0", Strategy: "least-busy", ReportEvery: 200 * time.Millisecond,
+			Automanaged: &config.Automanaged{Refresh: 100 * time.Millisecond, Timeout: 300 * time.Millisecond},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,11 +110,19 @@ func TestParseClusterErrors(t *testing.T) {
 		want string
 	}{
 		{"unknown field", "cluster {\n  seeds = []\n}\n",
-			`t.hcl:2:3: unknown field "cluster.seeds"; allowed: name, bind, advertise, strategy, report_every`},
+			`t.hcl:2:3: unknown field "cluster.seeds"; allowed: name, bind, advertise, strategy, report_every, lost_after`},
 		{"unknown block", "cluster {\n  consul {\n  }\n}\n",
 			`t.hcl:2:3: unknown block "cluster.consul"; allowed: automanaged, etcd, tls`},
-		{"unknown automanaged field", "cluster {\n  automanaged {\n    refresh = \"1s\"\n  }\n}\n",
-			`t.hcl:3:5: unknown field "cluster.automanaged.refresh"; allowed: port, seeds`},
+		{"unknown automanaged field", "cluster {\n  automanaged {\n    ttl = \"1s\"\n  }\n}\n",
+			`t.hcl:3:5: unknown field "cluster.automanaged.ttl"; allowed: port, seeds, refresh, timeout`},
+		{"automanaged timeout too long", "cluster {\n  automanaged {\n    timeout = \"2m\"\n  }\n}\n",
+			`t.hcl:3:15: cluster.automanaged.timeout is "2m"; allowed: a duration from 10ms to 1m, such as "700ms"`},
+		{"etcd lease in milliseconds", "cluster {\n  etcd {\n    endpoints = [\"e:2379\"]\n    lease_ttl = \"1500ms\"\n  }\n}\n",
+			`t.hcl:4:17: cluster.etcd.lease_ttl is "1500ms"; allowed: whole seconds from 1s to 1m, such as "3s"`},
+		{"etcd heartbeat not below the lease", "cluster {\n  etcd {\n    endpoints = [\"e:2379\"]\n    lease_ttl = \"2s\"\n    heartbeat = \"2s\"\n  }\n}\n",
+			`t.hcl:5:17: cluster.etcd.heartbeat is "2s"; allowed: a duration from 10ms to less than lease_ttl (3s when unset), such as "1s"`},
+		{"lost_after too short", "cluster {\n  lost_after = \"1ms\"\n}\n",
+			`t.hcl:2:16: cluster.lost_after is "1ms"; allowed: a duration from 20ms to 10m, such as "4s"`},
 		{"both providers", "cluster {\n  automanaged {\n  }\n  etcd {\n    endpoints = [\"127.0.0.1:2379\"]\n  }\n}\n",
 			`t.hcl:4:3: cluster.etcd block with a cluster.automanaged block (line 2); allowed: one provider block: automanaged { ... } or etcd { ... }`},
 		{"both providers, etcd first", "cluster {\n  etcd {\n    endpoints = [\"e:2379\"]\n  }\n  automanaged {\n  }\n}\n",
@@ -161,6 +189,9 @@ func TestValidateCluster(t *testing.T) {
 				`cluster.automanaged.seeds is "x"; allowed: a list of host:port with ports from 1 to 65535, such as ["10.0.0.1:6331", "10.0.0.2:6331"]`},
 		{"etcd without endpoints", config.ClusterConfig{Etcd: &config.Etcd{}},
 			`cluster.etcd.endpoints is missing; allowed: a list of one etcd endpoint or more, such as ["127.0.0.1:2379"]`},
+		{"etcd tunables", config.ClusterConfig{Etcd: &config.Etcd{Endpoints: []string{"e:2379"}, LeaseTTL: 1500 * time.Millisecond, Heartbeat: time.Hour}},
+			"cluster.etcd.lease_ttl is \"1.5s\"; allowed: whole seconds from 1s to 1m, such as \"3s\"\n" +
+				`cluster.etcd.heartbeat is "1h"; allowed: a duration from 10ms to less than lease_ttl (3s when unset), such as "1s"`},
 		{"strategy and report", config.ClusterConfig{Strategy: "x", ReportEvery: 2 * time.Minute},
 			"cluster.strategy is \"x\"; allowed: round-robin, weighted, least-busy, random, p2c, consistent-hash\n" +
 				`cluster.report_every is "2m"; allowed: a duration from 10ms to 1m, such as "200ms"`},

@@ -80,6 +80,10 @@ type ClusterConfig struct {
 	// ReportEvery is how often the member sends its load to the others;
 	// zero means cluster.DefaultReportEvery (200ms).
 	ReportEvery time.Duration
+	// LostAfter is how long another member may send no report before
+	// this one counts it lost (cluster.WithLostAfter); zero means twice
+	// the stale bound (ten reports).
+	LostAfter time.Duration
 	// Automanaged and Etcd choose how members find each other; at most one
 	// is set. Neither means Automanaged with zero fields: a member alone.
 	Automanaged *Automanaged
@@ -97,6 +101,10 @@ type Automanaged struct {
 	// Seeds are the host:port HTTP endpoints of every member, this one
 	// included; none means this member alone.
 	Seeds []string
+	// Refresh is the time between two polls of the seeds and Timeout
+	// bounds one poll; zero means cluster.DefaultRefresh (250ms) and
+	// cluster.DefaultHealthTimeout (700ms).
+	Refresh, Timeout time.Duration
 }
 
 // Etcd configures the etcd provider (cluster.Etcd).
@@ -105,6 +113,10 @@ type Etcd struct {
 	Endpoints []string
 	// BaseKey is the key prefix; zero means cluster.DefaultEtcdBaseKey.
 	BaseKey string
+	// LeaseTTL, Heartbeat, RequestTimeout and DialTimeout are
+	// cluster.Etcd's; zero means its defaults (3s, a third of LeaseTTL,
+	// 1s, 5s).
+	LeaseTTL, Heartbeat, RequestTimeout, DialTimeout time.Duration
 }
 
 // TLSFiles names the PEM files of a member's mutual TLS (see

@@ -34,13 +34,20 @@
 //	  advertise    = "10.0.0.1:7000"  # what other members dial, if not bind
 //	  strategy     = "least-busy"     # picks a member per task; see router.Names
 //	  report_every = "200ms"          # load reports to the other members
+//	  lost_after   = "4s"             # a silent member is lost; default 20 reports
 //	  automanaged {                   # the default provider: no server needed
-//	    port  = 6331                  # this member's HTTP port; 0: a member alone
-//	    seeds = ["10.0.0.1:6331", "10.0.0.2:6331"] # every member's, this one's too
+//	    port    = 6331                # this member's HTTP port; 0: a member alone
+//	    seeds   = ["10.0.0.1:6331", "10.0.0.2:6331"] # every member's, this one's too
+//	    refresh = "250ms"             # time between polls of the seeds
+//	    timeout = "700ms"             # a seed that does not answer in time is dropped
 //	  }
 //	  # etcd {                        # or etcd, never both
-//	  #   endpoints = ["127.0.0.1:2379"]
-//	  #   base_key  = "/drover"
+//	  #   endpoints       = ["127.0.0.1:2379"]
+//	  #   base_key        = "/drover"
+//	  #   lease_ttl       = "3s"      # whole seconds: a dead member goes after it
+//	  #   heartbeat       = "1s"      # lease renewal; default lease_ttl / 3
+//	  #   request_timeout = "1s"
+//	  #   dial_timeout    = "5s"
 //	  # }
 //	  tls {                           # mutual TLS between members; all three required
 //	    ca_file   = "ca.crt"

@@ -3,6 +3,8 @@ package main
 import (
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/drover-go/drover/actors/admin"
 	"github.com/drover-go/drover/actors/cluster"
 )
@@ -37,4 +39,53 @@ func clusterStatus(name string, v cluster.View, s cluster.Stats, now time.Time) 
 		cs.Members = append(cs.Members, ms)
 	}
 	return cs
+}
+
+// clusterCollector exports a member's view of the cluster and its
+// membership events to Prometheus.
+type clusterCollector struct {
+	m                           *cluster.Member
+	members, events, ready, inc *prometheus.Desc
+}
+
+func newClusterCollector(m *cluster.Member) *clusterCollector {
+	return &clusterCollector{
+		m: m,
+		members: prometheus.NewDesc("drover_cluster_members",
+			"Members of the cluster as this member sees them, by state (up, joining, stale, leaving), this member included.", []string{"state"}, nil),
+		events: prometheus.NewDesc("drover_cluster_member_events_total",
+			"Membership events this member saw: another member joined or left.", []string{"event"}, nil),
+		ready: prometheus.NewDesc("drover_cluster_ready",
+			"1 while this member takes part in the cluster as it should (registered, in touch with the coordinator, not shut out).", nil, nil),
+		inc: prometheus.NewDesc("drover_cluster_incarnations",
+			"Incarnations of this member in this process: 1, plus one per rejoin after it was shut out.", nil, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.members
+	ch <- c.events
+	ch <- c.ready
+	ch <- c.inc
+}
+
+// Collect implements prometheus.Collector.
+func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
+	byState := map[cluster.MemberState]int{cluster.StateUp: 0, cluster.StateJoining: 0, cluster.StateStale: 0, cluster.StateLeaving: 0}
+	for _, mv := range c.m.View().Members {
+		byState[mv.State]++
+	}
+	for state, n := range byState {
+		ch <- prometheus.MustNewConstMetric(c.members, prometheus.GaugeValue, float64(n), string(state))
+	}
+	s := c.m.Stats()
+	ch <- prometheus.MustNewConstMetric(c.events, prometheus.CounterValue, float64(s.Joined), "joined")
+	ch <- prometheus.MustNewConstMetric(c.events, prometheus.CounterValue, float64(s.Left), "left")
+	ready := 0.0
+	if c.m.Health().Ready {
+		ready = 1
+	}
+	ch <- prometheus.MustNewConstMetric(c.ready, prometheus.GaugeValue, ready)
+	ch <- prometheus.MustNewConstMetric(c.inc, prometheus.GaugeValue, float64(s.Incarnations))
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -115,6 +117,17 @@ cluster {
 		assert.Regexp(t, `(?m)^  e2e \(self\) +`+regexp.QuoteMeta(memberAddr)+` +up +`, string(out))
 	})
 
+	t.Run("readyz and metrics", func(t *testing.T) {
+		code, body := get(t, c, "http://"+addr+"/readyz")
+		assert.Equal(t, http.StatusOK, code, body)
+		code, body = get(t, c, "http://"+addr+"/metrics")
+		require.Equal(t, http.StatusOK, code)
+		for _, want := range []string{`drover_cluster_members{state="up"} 1`, `drover_cluster_members{state="stale"} 0`,
+			`drover_cluster_member_events_total{event="left"} 0`, "drover_cluster_ready 1", "drover_cluster_incarnations 1"} {
+			assert.Contains(t, body, want+"\n")
+		}
+	})
+
 	out, err := p.terminate(ctx, t)
 	require.NoError(t, err, "exit status 0 after SIGTERM; logs:\n%s", out)
 	assert.Contains(t, out, "e2e: draining: reason=terminated")
@@ -179,4 +192,135 @@ func accessInDrover(report string) bool {
 		}
 	}
 	return accesses > 0 && through == accesses
+}
+
+// TestRunClusterEtcdDown runs a member on etcd, stops etcd, and checks
+// that /readyz and drover status then say why the member is not ready,
+// and that one
+// SIGTERM ends drover run within drain_timeout and a few seconds, with
+// exit status 0: deregistration gives up at the drain's deadline and the
+// lease expires on its own.
+func TestRunClusterEtcdDown(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("sends SIGTERM")
+	}
+	etcdBin, err := exec.LookPath("etcd")
+	if err != nil {
+		t.Skip("etcd not installed: apt-get install -y etcd-server (Debian) to run this test")
+	}
+	bin := droverBinary(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	endpoint, stopEtcd := startTestEtcd(ctx, t, etcdBin)
+
+	const drain = 2 * time.Second
+	node := strings.Replace(testNodeConfig, `drain_timeout = "20s"`, fmt.Sprintf("drain_timeout = %q", drain), 1)
+	require.NotEqual(t, testNodeConfig, node)
+	file := writeConfig(t, "etcd.hcl", node+fmt.Sprintf(`
+cluster {
+  name = "e2e-cluster"
+  bind = "127.0.0.1:0"
+  etcd {
+    endpoints = [%q]
+    base_key  = "/drover-e2e-%d"
+    lease_ttl = "2s"
+    heartbeat = "250ms"
+  }
+}
+`, endpoint, time.Now().UnixNano()))
+	p, found := startRun(ctx, t, bin, file, []string{"GORACE=exitcode=0"}, adminLine, memberLine)
+	addr := found[0]
+	c := testClient()
+	code, body := get(t, c, "http://"+addr+"/readyz")
+	require.Equal(t, http.StatusOK, code, body)
+
+	stopEtcd()
+	// Readiness turns once etcd has been silent for the lease: poll
+	// /readyz until then.
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		code, body = get(t, c, "http://"+addr+"/readyz")
+		if code != http.StatusOK {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatalf("/readyz still says ready with etcd down:\n%s", p.logs.String())
+		}
+	}
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Contains(t, body, "not ready: cluster member: etcd at "+endpoint+" has not answered for")
+	status, err := exec.CommandContext(ctx, bin, "status", "--addr", addr).Output()
+	require.NoError(t, err)
+	assert.Contains(t, string(status), "node e2e (not ready)")
+	assert.Contains(t, string(status), "\n  not ready: etcd at "+endpoint+" has not answered for")
+
+	start := time.Now()
+	out, err := p.terminate(ctx, t)
+	took := time.Since(start)
+	require.NoError(t, err, "exit status 0 after one SIGTERM; logs:\n%s", out)
+	assert.Less(t, took, drain+3*time.Second, "drover run took %s to stop with drain_timeout %s; logs:\n%s", took, drain, out)
+	assert.Contains(t, out, "did not leave cleanly", "the member says it left the lease to expire")
+	t.Logf("with etcd down, drover run exited %s after SIGTERM (drain_timeout %s)", took.Round(time.Millisecond), drain)
+	for _, r := range droverRaces(out) {
+		t.Errorf("drover run reported a data race in Drover's code:\n%s", r)
+	}
+}
+
+// startTestEtcd starts etcd on loopback ports with its data in a
+// directory of the test's, and returns its endpoint and a function that
+// kills it (also called at cleanup).
+func startTestEtcd(ctx context.Context, t *testing.T, etcdBin string) (string, func()) {
+	t.Helper()
+	port := func() int {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer ln.Close()
+		return ln.Addr().(*net.TCPAddr).Port
+	}
+	endpoint := fmt.Sprintf("127.0.0.1:%d", port())
+	peer := fmt.Sprintf("http://127.0.0.1:%d", port())
+	cmd := exec.Command(etcdBin, "--name", "drover-e2e", "--data-dir", filepath.Join(t.TempDir(), "data"),
+		"--listen-client-urls", "http://"+endpoint, "--advertise-client-urls", "http://"+endpoint,
+		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "drover-e2e="+peer,
+		"--logger", "zap", "--log-outputs", "stderr")
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	ready, done := make(chan struct{}), make(chan struct{})
+	var log strings.Builder
+	go func() {
+		signal := ready
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if signal != nil && strings.Contains(sc.Text(), "serving client") {
+				close(signal)
+				signal = nil
+			}
+			if log.Len() < 1<<16 {
+				log.WriteString(sc.Text() + "\n")
+			}
+		}
+		_ = cmd.Wait()
+		close(done)
+	}()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}
+	t.Cleanup(stop)
+	select {
+	case <-ready:
+	case <-done:
+		t.Fatalf("etcd exited:\n%s", log.String())
+	case <-ctx.Done():
+		t.Fatal("etcd not ready in time")
+	}
+	return endpoint, stop
 }

@@ -303,17 +303,29 @@ func runNode(ctx context.Context, o runOptions, stderr io.Writer, sigs <-chan os
 		"task_types", strings.Join(types, ", "), "drain_timeout", cfg.DrainTimeout)
 
 	adminOpts := []admin.Option{
-		admin.WithReady(func() bool { return !n.Draining() }),
+		admin.WithReady(func() bool { return !n.Draining() && (member == nil || member.Health().Ready) }),
 		admin.WithRuntimeMetrics(),
 		admin.WithLogger(logger),
-		admin.WithGatherers(gatherers...),
 	}
 	if member != nil {
 		name := cfg.Cluster.Name
-		adminOpts = append(adminOpts, admin.WithClusterView(func() admin.ClusterStatus {
-			return clusterStatus(name, member.View(), member.Stats(), time.Now())
-		}))
+		adminOpts = append(adminOpts,
+			admin.WithReadyReason(func() string {
+				if h := member.Health(); !h.Ready {
+					return "cluster member: " + h.Reason
+				}
+				return ""
+			}),
+			admin.WithClusterView(func() admin.ClusterStatus {
+				cs := clusterStatus(name, member.View(), member.Stats(), time.Now())
+				cs.NotReady = member.Health().Reason
+				return cs
+			}))
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(newClusterCollector(member))
+		gatherers = append(gatherers, reg)
 	}
+	adminOpts = append(adminOpts, admin.WithGatherers(gatherers...))
 	h := admin.NewHandler(n, adminOpts...)
 	srv, err := admin.Start(cfg.Admin.Address, h, admin.WithLogger(logger))
 	if err != nil {

@@ -67,16 +67,23 @@ limits {
 #   advertise    = "10.0.0.1:7000"  # what the others dial, when not bind (NAT, 0.0.0.0). Default: bind's.
 #   strategy     = "least-busy"     # picks a member per task: round-robin, weighted, least-busy, random, p2c, consistent-hash
 #   report_every = "200ms"          # load reports to the other members, 10ms to 1m. Default "200ms".
+#   lost_after   = "4s"             # a member silent this long is lost (its tasks fail over). Default: 20 reports.
 #
 #   # How members find each other: one provider block. Default: automanaged
 #   # with no seeds, a member alone.
 #   automanaged {
-#     port  = 6331                                   # this member's HTTP port, fixed per member
-#     seeds = ["127.0.0.1:6331", "127.0.0.1:6332"]   # every member's port, this one's included
+#     port    = 6331                                 # this member's HTTP port, fixed per member
+#     seeds   = ["127.0.0.1:6331", "127.0.0.1:6332"] # every member's port, this one's included
+#     refresh = "250ms"                              # time between polls of the seeds. Default "250ms".
+#     timeout = "700ms"                              # a seed slower than this is dropped. Default "700ms".
 #   }
 #   # etcd {                                         # or etcd, for production
-#   #   endpoints = ["127.0.0.1:2379"]
-#   #   base_key  = "/drover"                        # Default "/drover".
+#   #   endpoints       = ["127.0.0.1:2379"]
+#   #   base_key        = "/drover"                  # Default "/drover".
+#   #   lease_ttl       = "3s"                       # whole seconds, 1s to 1m: a dead member goes after it. Default "3s".
+#   #   heartbeat       = "1s"                       # lease renewal, less than lease_ttl. Default lease_ttl / 3.
+#   #   request_timeout = "1s"                       # each request to etcd. Default "1s".
+#   #   dial_timeout    = "5s"                       # the first connection. Default "5s".
 #   # }
 #
 #   # Mutual TLS between members: all three files are required. How to make

@@ -21,10 +21,18 @@
 //	                                (TARGET echo) or pool work (TARGET pool)
 //	cpu                             the CPU time this process used so far
 //	touch ADDR TIMEOUT              a raw request to ADDR's control actor
+//	health                          the member's Health
+//	waitready TIMEOUT               wait until the member's Health is ready
+//	waitunready TIMEOUT             wait until the member's Health is not ready
+//	waitrejoin TIMEOUT              wait until the member rejoined as a new incarnation
+//	marks                           how many times each "mark" task ran here
 //	quit                            leave the cluster and exit (as SIGTERM does)
 //
 // Handlers: "noop" returns nothing, "echo" returns its payload, "sleep"
-// sleeps for its payload (a Go duration) or until its context ends.
+// sleeps for its payload (a Go duration) or until its context ends, "mark"
+// takes "ID/DURATION", counts a run of ID and sleeps like "sleep". The
+// submit command gives each "mark" task the payload "ARG-i/ARG's duration"
+// when ARG is "TAG:DURATION".
 package main
 
 import (
@@ -78,6 +86,11 @@ func run() error {
 	healthPort := flag.Int("health-port", 0, "automanaged HTTP port")
 	seeds := flag.String("seeds", "", "automanaged seeds, comma-separated")
 	refresh := flag.Duration("refresh", 200*time.Millisecond, "automanaged refresh")
+	healthTimeout := flag.Duration("health-timeout", 0, "automanaged poll timeout (0: default)")
+	lease := flag.Duration("lease", 0, "etcd lease TTL (0: default)")
+	heartbeat := flag.Duration("heartbeat", 0, "etcd lease renewal interval (0: default)")
+	lostAfter := flag.Duration("lost-after", 0, "WithLostAfter (0: default)")
+	drain := flag.Duration("drain", 10*time.Second, "how long quit (or SIGTERM) lets Shutdown take")
 	etcdEndpoints := flag.String("etcd", "", "etcd endpoints, comma-separated (etcd provider)")
 	etcdPrefix := flag.String("etcd-prefix", "/drover-test", "etcd base key")
 	ca := flag.String("ca", "", "CA certificate (PEM) for mTLS")
@@ -116,13 +129,17 @@ func run() error {
 	if *logLevel != "" {
 		opts = append(opts, cluster.WithLogger(hclog.New(&hclog.LoggerOptions{Name: *name, Level: hclog.LevelFromString(*logLevel), Output: os.Stderr})))
 	}
+	if *lostAfter != 0 {
+		opts = append(opts, cluster.WithLostAfter(*lostAfter))
+	}
 	if *strategy != "" {
 		opts = append(opts, cluster.WithStrategy(*strategy))
 	}
 	if *etcdEndpoints != "" {
-		opts = append(opts, cluster.WithProvider(cluster.Etcd{Endpoints: strings.Split(*etcdEndpoints, ","), BaseKey: *etcdPrefix}))
+		opts = append(opts, cluster.WithProvider(cluster.Etcd{Endpoints: strings.Split(*etcdEndpoints, ","), BaseKey: *etcdPrefix,
+			LeaseTTL: *lease, Heartbeat: *heartbeat}))
 	} else {
-		am := cluster.Automanaged{Port: *healthPort, Refresh: *refresh}
+		am := cluster.Automanaged{Port: *healthPort, Refresh: *refresh, Timeout: *healthTimeout}
 		if *seeds != "" {
 			am.Seeds = strings.Split(*seeds, ",")
 		}
@@ -136,22 +153,16 @@ func run() error {
 		opts = append(opts, cluster.WithTLS(cfg))
 	}
 	nodeOpts := []actors.Option{
+		actors.WithHandler("mark", func(ctx context.Context, p []byte) ([]byte, error) {
+			id, d, _ := strings.Cut(string(p), "/")
+			marks.Lock()
+			marks.n[id]++
+			marks.Unlock()
+			return sleep(ctx, d)
+		}),
 		actors.WithHandler("noop", func(context.Context, []byte) ([]byte, error) { return nil, nil }),
 		actors.WithHandler("echo", func(_ context.Context, p []byte) ([]byte, error) { return p, nil }),
-		actors.WithHandler("sleep", func(ctx context.Context, p []byte) ([]byte, error) {
-			d, err := time.ParseDuration(string(p))
-			if err != nil {
-				return nil, err
-			}
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				return nil, nil
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		}),
+		actors.WithHandler("sleep", func(ctx context.Context, p []byte) ([]byte, error) { return sleep(ctx, string(p)) }),
 	}
 	if *pools == "" {
 		nodeOpts = append(nodeOpts, actors.WithPool(actors.PoolConfig{Name: "local", Kind: actors.KindIO, Workers: 1}))
@@ -193,18 +204,39 @@ func run() error {
 	for {
 		select {
 		case <-sig:
-			return leave(m)
+			return leave(m, *drain)
 		case line, ok := <-lines:
 			if !ok || strings.TrimSpace(line) == "quit" {
-				return leave(m)
+				return leave(m, *drain)
 			}
 			command(m, strings.Fields(line))
 		}
 	}
 }
 
-func leave(m *cluster.Member) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// marks counts the runs of each "mark" task.
+var marks = struct {
+	sync.Mutex
+	n map[string]int
+}{n: map[string]int{}}
+
+func sleep(ctx context.Context, p string) ([]byte, error) {
+	d, err := time.ParseDuration(p)
+	if err != nil {
+		return nil, err
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func leave(m *cluster.Member, drain time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	err := m.Shutdown(ctx)
 	say(map[string]any{"reply": "quit", "error": errString(err)})
@@ -251,6 +283,31 @@ func command(m *cluster.Member, f []string) {
 		bench(m, num(1), num(2))
 	case "bench-raw":
 		benchRaw(m, num(1), num(2), arg(3), arg(4))
+	case "waitready":
+		ctx, cancel := context.WithTimeout(context.Background(), dur(1))
+		err := m.WaitView(ctx, func(cluster.View) bool { return m.Health().Ready })
+		cancel()
+		say(map[string]any{"reply": "waitready", "ok": err == nil, "error": errString(err), "health": m.Health()})
+	case "waitunready":
+		ctx, cancel := context.WithTimeout(context.Background(), dur(1))
+		err := m.WaitView(ctx, func(cluster.View) bool { return !m.Health().Ready })
+		cancel()
+		say(map[string]any{"reply": "waitunready", "ok": err == nil, "error": errString(err), "health": m.Health()})
+	case "waitrejoin":
+		ctx, cancel := context.WithTimeout(context.Background(), dur(1))
+		err := m.WaitView(ctx, func(cluster.View) bool { return m.Health().Incarnations >= 2 })
+		cancel()
+		say(map[string]any{"reply": "waitrejoin", "ok": err == nil, "error": errString(err), "health": m.Health()})
+	case "health":
+		say(map[string]any{"reply": "health", "health": m.Health()})
+	case "marks":
+		marks.Lock()
+		n := make(map[string]int, len(marks.n))
+		for k, v := range marks.n {
+			n[k] = v
+		}
+		marks.Unlock()
+		say(map[string]any{"reply": "marks", "marks": n})
 	case "cpu":
 		say(map[string]any{"reply": "cpu", "seconds": cpuSeconds()})
 	case "touch":
@@ -262,7 +319,8 @@ func command(m *cluster.Member, f []string) {
 }
 
 // submit sends n tasks and reports, when all ended, how they ended: by
-// member, and by outcome ("ok", "lost" for ErrMemberLost, else the error).
+// member, and by outcome ("ok", "lost" for ErrMemberLost with ErrNoAnswer,
+// "lost-unsent" for ErrMemberLost with ErrNotSent, else the error).
 func submit(m *cluster.Member, n int, typ, payload string, idem int, timeout time.Duration) {
 	type sent struct {
 		f    *actors.Future
@@ -276,7 +334,11 @@ func submit(m *cluster.Member, n int, typ, payload string, idem int, timeout tim
 		if isIdem {
 			opts = append(opts, cluster.Idempotent())
 		}
-		t := actors.Task{Type: typ, Pool: "work", Payload: []byte(payload), Timeout: timeout}
+		p := payload
+		if tag, d, ok := strings.Cut(payload, ":"); ok && typ == "mark" {
+			p = tag + "-" + strconv.Itoa(i) + "/" + d
+		}
+		t := actors.Task{Type: typ, Pool: "work", Payload: []byte(p), Timeout: timeout}
 		f, err := m.Submit(context.Background(), t, opts...)
 		if err != nil {
 			rejected[err.Error()]++
@@ -295,8 +357,10 @@ func submit(m *cluster.Member, n int, typ, payload string, idem int, timeout tim
 			switch {
 			case err == nil:
 				byMember[res.Node]++
-			case errors.Is(err, cluster.ErrMemberLost) && errors.Is(err, actors.ErrWorkerCrashed):
+			case errors.Is(err, cluster.ErrMemberLost) && errors.Is(err, cluster.ErrNoAnswer) && errors.Is(err, actors.ErrWorkerCrashed):
 				outcome = "lost"
+			case errors.Is(err, cluster.ErrMemberLost) && errors.Is(err, cluster.ErrNotSent) && errors.Is(err, actors.ErrWorkerCrashed):
+				outcome = "lost-unsent"
 			default:
 				outcome = err.Error()
 			}
