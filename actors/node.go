@@ -525,6 +525,9 @@ func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result
 			f.extra().ctx = t.Context
 		}
 	}
+	if onDone == nil {
+		onDone = t.OnResult
+	}
 	if onDone != nil {
 		f.extra().onDone = onDone
 	}
