@@ -265,7 +265,10 @@ func (c *Client) stream(ctx context.Context, wait bool) (*stream, error) {
 			c.cur, c.attempt = st, 0
 			return st, nil
 		}
-		if !wait || errors.Is(err, ErrUnauthenticated) {
+		// Only a connection that failed is worth another try; the node's
+		// own refusal (shutting down, a bad token) stands.
+		var rf *refused
+		if !wait || errors.Is(err, ErrUnauthenticated) || errors.As(err, &rf) {
 			return nil, err
 		}
 		delay := c.o.backoff.Next(c.attempt, rand.Float64())
