@@ -220,6 +220,15 @@ func TestIdempotentIDRunsOnce(t *testing.T) {
 	assert.Equal(t, "a", string(r.Output))
 	assert.EqualValues(t, 1, fx.node.Stats().Pools[0].Submitted, "the task ran once")
 	assert.Len(t, fx.runs, 1)
+
+	// Over a stream, tasks with ids of their own run once each.
+	for i := 0; i < 3; i++ {
+		f, err := c.Submit(context.Background(), actors.Task{ID: fmt.Sprint("s", i), Type: "echo"})
+		require.NoError(t, err)
+		_, err = f.Wait(context.Background())
+		require.NoError(t, err)
+	}
+	assert.EqualValues(t, 4, fx.node.Stats().Pools[0].Submitted)
 }
 
 func TestResultsAreKeptForABoundedCount(t *testing.T) {

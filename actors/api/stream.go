@@ -157,10 +157,10 @@ func (st *stream) submit(seq uint64, env *protos.TaskEnvelope) {
 			st.refuse(seq, err)
 			return
 		}
-		st.mu.Lock()
 		if a.dup {
 			// Another submission's task: its result comes to this stream
 			// from a waiter of its own.
+			st.mu.Lock()
 			st.out = append(st.out, &protos.StreamReply{Seq: seq, Kind: protos.StreamReply_KIND_ACCEPTED, Id: a.id, Duplicate: true})
 			st.mu.Unlock()
 			st.signal()

@@ -33,7 +33,7 @@ var (
 	// broke. A task whose stream broke ends with an error that wraps it
 	// and actors.ErrCanceled, since the node cancels a lost stream's
 	// tasks.
-	ErrConnection = errors.New("client: connection to the node lost")
+	ErrConnection = errors.New("client: no connection to the node")
 	// ErrUnauthenticated is returned when the node refuses the client's
 	// credentials (no token, a wrong token).
 	ErrUnauthenticated = errors.New("client: refused by the node: unauthenticated")
@@ -435,4 +435,30 @@ func (c *Client) streamMD(ctx context.Context) context.Context {
 		return metadata.AppendToOutgoingContext(ctx, "drover-detach", "1")
 	}
 	return ctx
+}
+
+// Enqueue submits a task that outlives the client, as a background job:
+// the node keeps it by its ID (one is picked if it has none, and returned)
+// and runs it whatever becomes of the client; Result and Cancel find it.
+// A task whose ID the node already keeps is not run again (duplicate is
+// true). A refusal wraps the node's sentinel, as Submit's does; it does
+// not wait for room.
+func (c *Client) Enqueue(ctx context.Context, t actors.Task) (id string, duplicate bool, err error) {
+	env, err := Envelope(t)
+	if err != nil {
+		return "", false, err
+	}
+	resp, err := c.api.Submit(ctx, &protos.SubmitRequest{Task: env})
+	if err != nil {
+		return "", false, c.callError(err)
+	}
+	return resp.GetId(), resp.GetDuplicate(), nil
+}
+
+// Connect opens the client's stream now, trying again with backoff until
+// ctx ends, rather than at the first Submit: a program learns at once
+// that the node cannot be reached.
+func (c *Client) Connect(ctx context.Context) error {
+	_, err := c.stream(ctx, true)
+	return err
 }
