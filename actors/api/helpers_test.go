@@ -33,12 +33,13 @@ type fixture struct {
 	addr    string
 	release chan struct{}
 	started chan struct{}
+	ended   chan error  // a block handler's context ended: why
 	runs    chan string // echo's payloads, in the order run
 }
 
 func newFixture(t *testing.T, pool actors.PoolConfig, opts ...api.Option) *fixture {
 	t.Helper()
-	fx := &fixture{release: make(chan struct{}), started: make(chan struct{}, 10000), runs: make(chan string, 10000)}
+	fx := &fixture{release: make(chan struct{}), started: make(chan struct{}, 10000), ended: make(chan error, 10000), runs: make(chan string, 10000)}
 	n, err := actors.NewNode(actors.WithName("api-test"), actors.WithPool(pool),
 		actors.WithHandler("echo", func(_ context.Context, b []byte) ([]byte, error) {
 			select {
@@ -53,6 +54,7 @@ func newFixture(t *testing.T, pool actors.PoolConfig, opts ...api.Option) *fixtu
 			case <-fx.release:
 				return []byte("released"), nil
 			case <-ctx.Done():
+				fx.ended <- context.Cause(ctx)
 				return nil, ctx.Err()
 			}
 		}))

@@ -121,7 +121,9 @@ type Client struct {
 	api   protos.TaskServiceClient
 	o     options
 	slots chan struct{} // a token per task without its result
-	wg    sync.WaitGroup
+	// closing closes when Close begins: Submit stops waiting for a slot.
+	closing chan struct{}
+	wg      sync.WaitGroup
 
 	mu      sync.Mutex
 	cur     *stream
@@ -152,7 +154,7 @@ func Dial(addr string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: dial %s: %w", ErrConnection, addr, err)
 	}
-	return &Client{conn: conn, api: protos.NewTaskServiceClient(conn), o: o, slots: make(chan struct{}, o.window)}, nil
+	return &Client{conn: conn, api: protos.NewTaskServiceClient(conn), o: o, slots: make(chan struct{}, o.window), closing: make(chan struct{})}, nil
 }
 
 // bearer is a token as per-RPC credentials.
@@ -199,11 +201,15 @@ func (c *Client) submit(ctx context.Context, t actors.Task, wait bool) (*actors.
 		if wait {
 			select {
 			case c.slots <- struct{}{}:
+			case <-c.closing:
+				return nil, fmt.Errorf("%w: %w", ErrClosed, actors.ErrShuttingDown)
 			case <-ctx.Done():
 				return nil, fmt.Errorf("%w: %w", actors.ErrQueueFull, ctx.Err())
 			}
 		} else {
 			select {
+			case <-c.closing:
+				return nil, fmt.Errorf("%w: %w", ErrClosed, actors.ErrShuttingDown)
 			case c.slots <- struct{}{}:
 			default:
 				return nil, fmt.Errorf("%w: the client's window of %d tasks is full", actors.ErrQueueFull, c.o.window)
@@ -299,6 +305,7 @@ func (c *Client) Close(ctx context.Context) error {
 		return nil
 	}
 	c.closed = true
+	close(c.closing)
 	c.mu.Unlock()
 	var err error
 	for i := 0; i < c.o.window && err == nil; i++ {
