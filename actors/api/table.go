@@ -105,13 +105,6 @@ func (t *table) state(e *entry) (*actors.Future, *protos.TaskResult, error) {
 	return e.f, e.res, e.err
 }
 
-// len returns the number of entries, for tests.
-func (t *table) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.byID)
-}
-
 func (t *table) expiredLocked(e *entry) bool {
 	return e.res != nil && t.now().Sub(e.doneAt) > t.ttl
 }
