@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/drover-go/drover/actors"
@@ -246,7 +245,7 @@ func (st *stream) write() error {
 		for len(batch) > 0 {
 			n, size := 0, 0
 			for n < len(batch) && n < maxBatchReplies && (n == 0 || size < maxBatchBytes) {
-				size += proto.Size(batch[n])
+				size += replySize(batch[n])
 				n++
 			}
 			if err := st.ss.Send(&protos.StreamResponse{Replies: batch[:n]}); err != nil {
@@ -289,3 +288,14 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 // NodeHeader is the response header of a SubmitStream that names the node.
 const NodeHeader = "drover-node"
+
+// replySize estimates a reply's encoded size, to bound a batch without
+// encoding it twice.
+func replySize(r *protos.StreamReply) int {
+	res, te := r.GetResult(), r.GetError()
+	if res != nil && res.GetError() != nil {
+		te = res.GetError()
+	}
+	return 48 + len(r.GetId()) + len(res.GetTaskId()) + len(res.GetOutput()) + len(res.GetWorker()) +
+		len(te.GetMessage()) + len(te.GetStack())
+}

@@ -159,7 +159,7 @@ func (st *stream) send() {
 		for len(tasks) > 0 || len(cancels) > 0 {
 			n, size := 0, 0
 			for n < len(tasks) && (n == 0 || size < maxBatchBytes) {
-				size += proto.Size(tasks[n])
+				size += taskSize(tasks[n].GetTask())
 				n++
 			}
 			if err := st.s.Send(&protos.StreamRequest{Tasks: tasks[:n], Cancel: cancels}); err != nil {
@@ -262,4 +262,14 @@ func (st *stream) reply(r *protos.StreamReply) {
 	default:
 		st.mu.Unlock()
 	}
+}
+
+// taskSize estimates a task's encoded size, to bound a batch without
+// encoding it twice.
+func taskSize(t *protos.TaskEnvelope) int {
+	n := 48 + len(t.GetId()) + len(t.GetType()) + len(t.GetPool()) + len(t.GetKey()) + len(t.GetPayload())
+	if t.GetMessage() != nil || len(t.GetMetadata()) > 0 {
+		n += proto.Size(t)
+	}
+	return n
 }
