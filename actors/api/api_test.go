@@ -453,3 +453,23 @@ func TestWatchStreamsNodeEvents(t *testing.T) {
 func TestMain_errorsAreSentinels(t *testing.T) {
 	assert.True(t, errors.Is(fmt.Errorf("x: %w", api.ErrInsecure), api.ErrInsecure))
 }
+
+func TestHandlerErrorsWithAnyBytesCrossTheWire(t *testing.T) {
+	fx := newFixture(t, actors.PoolConfig{Name: "p", Workers: 1})
+	c := fx.dial(t)
+	f, err := c.Submit(context.Background(), actors.Task{Type: "fail", Payload: []byte("\xff\xfe")})
+	require.NoError(t, err)
+	_, err = f.Wait(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "failed on \uFFFD")
+	// The stream goes on.
+	f, err = c.Submit(context.Background(), actors.Task{Type: "echo", Payload: []byte("ok")})
+	require.NoError(t, err)
+	r, err := f.Wait(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "ok", string(r.Output))
+
+	code, _, body := httpDo(t, nil, "POST", "http://"+fx.addr+"/v1/tasks?wait=5s", "", []byte(`{"type":"fail","payload":"//4="}`))
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body["result"].(map[string]any)["error"].(map[string]any)["message"], "failed on \uFFFD")
+}

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -47,6 +48,9 @@ func newFixture(t *testing.T, pool actors.PoolConfig, opts ...api.Option) *fixtu
 			default:
 			}
 			return b, nil
+		}),
+		actors.WithHandler("fail", func(_ context.Context, b []byte) ([]byte, error) {
+			return nil, fmt.Errorf("failed on %s", b)
 		}),
 		actors.WithHandler("block", func(ctx context.Context, _ []byte) ([]byte, error) {
 			fx.started <- struct{}{}

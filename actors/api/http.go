@@ -81,7 +81,7 @@ func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
 			if resp.Result != nil {
 				code = http.StatusOK
 			}
-			writeProto(w, code, resp)
+			writeJSON(w, code, appendSubmitResponse(nil, resp))
 			return
 		}
 	}
@@ -109,7 +109,7 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
 		wait = s.boundWait(d)
 	}
 	res := s.waitEntry(r.Context(), e, wait)
-	writeProto(w, http.StatusOK, &protos.TaskStatus{Id: id, Done: res != nil, Result: res, Node: s.nodeName})
+	writeJSON(w, http.StatusOK, appendTaskStatus(nil, &protos.TaskStatus{Id: id, Done: res != nil, Result: res, Node: s.nodeName}))
 }
 
 func (s *Server) deleteTask(w http.ResponseWriter, r *http.Request) {
@@ -121,6 +121,12 @@ func (s *Server) deleteTask(w http.ResponseWriter, r *http.Request) {
 	}
 	f, _, _ := s.tasks.state(e)
 	writeProto(w, http.StatusOK, &protos.CancelResponse{Canceled: f != nil && f.Cancel()})
+}
+
+func writeJSON(w http.ResponseWriter, code int, b []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(b, '\n'))
 }
 
 func writeProto(w http.ResponseWriter, code int, m proto.Message) {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/drover-go/drover/actors"
@@ -84,7 +85,7 @@ func (s *Server) submitKept(env *protos.TaskEnvelope, bind context.Context, noti
 	}
 	t.Context = bind
 	t.OnResult = func(r actors.Result) {
-		res := actors.ResultProto(e.id, r)
+		res := resultProto(e.id, r)
 		s.tasks.finish(e, res)
 		if notify != nil {
 			notify(res)
@@ -204,4 +205,17 @@ func (s *Server) Watch(_ *protos.WatchRequest, ws protos.TaskService_WatchServer
 			return s.grpcError(errNodeStopped)
 		}
 	}
+}
+
+// resultProto is actors.ResultProto with valid UTF-8 in its strings: a
+// handler's error may carry any bytes, and proto3 refuses to encode a
+// string that is not UTF-8 (a gRPC stream would end on it).
+func resultProto(id string, r actors.Result) *protos.TaskResult {
+	res := actors.ResultProto(id, r)
+	if te := res.GetError(); te != nil {
+		te.Message = strings.ToValidUTF8(te.Message, "\uFFFD")
+		te.Stack = strings.ToValidUTF8(te.Stack, "\uFFFD")
+	}
+	res.Worker = strings.ToValidUTF8(res.Worker, "\uFFFD")
+	return res
 }

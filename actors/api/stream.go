@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 
 	"google.golang.org/grpc/metadata"
@@ -29,6 +30,14 @@ const DetachHeader = "drover-detach"
 // window: the most unfinished tasks the node holds for it.
 const WindowHeader = "drover-window"
 
+// pending is an accepted task of a stream without its result, and its
+// ACCEPTED reply with the batch it was queued in.
+type pending struct {
+	f        *actors.Future
+	ack      *protos.StreamReply
+	ackBatch uint64
+}
+
 // stream is one SubmitStream. The handler's goroutine writes replies; a
 // reader goroutine takes requests. Each task holds a slot of the window
 // from its reading until its last reply (REFUSED or RESULT) is sent.
@@ -39,9 +48,12 @@ type stream struct {
 	detach bool
 	slots  chan struct{} // a token per task held
 
-	mu      sync.Mutex
-	out     []*protos.StreamReply
-	bySeq   map[uint64]*actors.Future
+	mu    sync.Mutex
+	out   []*protos.StreamReply
+	bySeq map[uint64]pending
+	// batch counts the batches the writer has taken from out; a reply
+	// appended during batch n is still unsent while batch == n.
+	batch   uint64
 	readErr error
 	readEnd bool
 	wake    chan struct{} // cap 1: out or readEnd changed
@@ -57,7 +69,7 @@ func (s *Server) SubmitStream(ss protos.TaskService_SubmitStreamServer) error {
 		ss:    ss,
 		ctx:   ss.Context(),
 		slots: make(chan struct{}, s.o.window),
-		bySeq: map[uint64]*actors.Future{},
+		bySeq: map[uint64]pending{},
 		wake:  make(chan struct{}, 1),
 	}
 	if md, ok := metadata.FromIncomingContext(st.ctx); ok {
@@ -84,7 +96,7 @@ func (st *stream) read() {
 		}
 		for _, seq := range req.GetCancel() {
 			st.mu.Lock()
-			f := st.bySeq[seq]
+			f := st.bySeq[seq].f
 			st.mu.Unlock()
 			if f != nil {
 				f.Cancel()
@@ -145,8 +157,14 @@ func (st *stream) submit(seq uint64, env *protos.TaskEnvelope) {
 	}
 	onResult := func(res *protos.TaskResult) {
 		st.mu.Lock()
+		p, ok := st.bySeq[seq]
 		delete(st.bySeq, seq)
-		st.out = append(st.out, &protos.StreamReply{Seq: seq, Kind: protos.StreamReply_KIND_RESULT, Result: res})
+		if ok && p.ackBatch == st.batch {
+			// Its ACCEPTED is still unsent: the RESULT takes its place.
+			p.ack.Kind, p.ack.Result, p.ack.Id = protos.StreamReply_KIND_RESULT, res, ""
+		} else {
+			st.out = append(st.out, &protos.StreamReply{Seq: seq, Kind: protos.StreamReply_KIND_RESULT, Result: res})
+		}
 		st.mu.Unlock()
 		st.signal()
 	}
@@ -189,7 +207,7 @@ func (st *stream) submit(seq uint64, env *protos.TaskEnvelope) {
 		return
 	}
 	t.Context = bind
-	t.OnResult = func(r actors.Result) { onResult(actors.ResultProto("", r)) }
+	t.OnResult = func(r actors.Result) { onResult(resultProto("", r)) }
 	f, err := st.s.node.TrySubmit(t)
 	if err != nil {
 		st.refuse(seq, err)
@@ -210,8 +228,9 @@ func (st *stream) accepted(seq uint64, id string, f *actors.Future, done bool) {
 			// the Future is done, so either it finds the entry or the
 			// check below sees the result.
 			if _, done = f.Result(); !done {
-				st.bySeq[seq] = f
-				st.out = append(st.out, &protos.StreamReply{Seq: seq, Kind: protos.StreamReply_KIND_ACCEPTED, Id: id})
+				ack := &protos.StreamReply{Seq: seq, Kind: protos.StreamReply_KIND_ACCEPTED, Id: id}
+				st.bySeq[seq] = pending{f: f, ack: ack, ackBatch: st.batch}
+				st.out = append(st.out, ack)
 			}
 			st.mu.Unlock()
 			st.signal()
@@ -222,7 +241,7 @@ func (st *stream) accepted(seq uint64, id string, f *actors.Future, done bool) {
 func (st *stream) refuse(seq uint64, err error) {
 	r := st.s.classify(err)
 	reply := &protos.StreamReply{Seq: seq, Kind: protos.StreamReply_KIND_REFUSED,
-		Error: &protos.TaskError{Code: actors.ErrorCode(err), Message: err.Error()}}
+		Error: &protos.TaskError{Code: actors.ErrorCode(err), Message: strings.ToValidUTF8(err.Error(), "\uFFFD")}}
 	if r.retryAfter > 0 {
 		reply.RetryAfter = durationpb.New(r.retryAfter)
 	}
@@ -237,11 +256,12 @@ func (st *stream) write() error {
 	stopping, nodeDone, ending := st.s.stopping, st.s.node.Done(), false
 	for {
 		st.mu.Lock()
-		pending := st.out
+		ready := st.out
 		st.out = batch[:0]
+		st.batch++
 		readEnd, readErr := st.readEnd, st.readErr
 		st.mu.Unlock()
-		batch = pending
+		batch = ready
 		for len(batch) > 0 {
 			n, size := 0, 0
 			for n < len(batch) && n < maxBatchReplies && (n == 0 || size < maxBatchBytes) {
@@ -259,8 +279,8 @@ func (st *stream) write() error {
 			clear(batch[:n])
 			batch = batch[n:]
 		}
-		batch = pending[:0]
-		if len(pending) > 0 {
+		batch = ready[:0]
+		if len(ready) > 0 {
 			continue // more may have come while sending
 		}
 		held := len(st.slots)
