@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -472,4 +473,22 @@ func TestHandlerErrorsWithAnyBytesCrossTheWire(t *testing.T) {
 	code, _, body := httpDo(t, nil, "POST", "http://"+fx.addr+"/v1/tasks?wait=5s", "", []byte(`{"type":"fail","payload":"//4="}`))
 	require.Equal(t, http.StatusOK, code)
 	assert.Contains(t, body["result"].(map[string]any)["error"].(map[string]any)["message"], "failed on \uFFFD")
+}
+
+func TestShutdownCutsASilentConnection(t *testing.T) {
+	fx := newFixture(t, actors.PoolConfig{Name: "p", Workers: 1})
+	conn, err := net.Dial("tcp", fx.addr) // sends nothing
+	require.NoError(t, err)
+	defer conn.Close()
+	// A request on another connection makes sure the silent one was accepted.
+	code, _, _ := httpDo(t, nil, "POST", "http://"+fx.addr+"/v1/tasks?wait=5s", "", []byte(`{"type":"echo"}`))
+	require.Equal(t, http.StatusOK, code)
+	done := make(chan error, 1)
+	go func() { done <- fx.srv.Shutdown(context.Background()) }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(3 * time.Second): // the sniffer's own deadline is 10s
+		t.Fatal("Shutdown waits for a connection that never spoke")
+	}
 }

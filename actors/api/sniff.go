@@ -27,10 +27,13 @@ type sniffer struct {
 	closed chan struct{}
 	once   sync.Once
 	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	sniffing map[net.Conn]struct{} // connections being read; close cuts them
 }
 
 func newSniffer(ln net.Listener, cfg *tls.Config, timeout time.Duration) *sniffer {
-	m := &sniffer{ln: ln, tls: cfg, timeout: timeout, closed: make(chan struct{})}
+	m := &sniffer{ln: ln, tls: cfg, timeout: timeout, closed: make(chan struct{}), sniffing: map[net.Conn]struct{}{}}
 	m.grpc = &subListener{m: m, conns: make(chan net.Conn)}
 	m.http = &subListener{m: m, conns: make(chan net.Conn)}
 	return m
@@ -61,6 +64,21 @@ func (m *sniffer) serve() {
 
 // route reads the start of c and hands it to the listener it belongs to.
 func (m *sniffer) route(c net.Conn) {
+	m.mu.Lock()
+	select {
+	case <-m.closed:
+		m.mu.Unlock()
+		_ = c.Close()
+		return
+	default:
+	}
+	m.sniffing[c] = struct{}{}
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.sniffing, c)
+		m.mu.Unlock()
+	}()
 	_ = c.SetDeadline(time.Now().Add(m.timeout))
 	if m.tls != nil {
 		tc := tls.Server(c, m.tls)
@@ -90,7 +108,12 @@ func (m *sniffer) route(c net.Conn) {
 
 func (m *sniffer) close() {
 	m.once.Do(func() {
+		m.mu.Lock()
 		close(m.closed)
+		for c := range m.sniffing {
+			_ = c.SetDeadline(time.Now()) // its read ends now
+		}
+		m.mu.Unlock()
 		_ = m.ln.Close()
 	})
 }
