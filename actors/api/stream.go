@@ -107,8 +107,13 @@ func (st *stream) read() {
 			// until both come, nothing more is read.
 			select {
 			case st.slots <- struct{}{}:
-			case <-st.ctx.Done():
-				err = st.ctx.Err()
+			default:
+				st.signal() // what is queued goes out while this waits
+				select {
+				case st.slots <- struct{}{}:
+				case <-st.ctx.Done():
+					err = st.ctx.Err()
+				}
 			}
 			if err == nil {
 				err = waitBudget(st.ctx)
@@ -118,6 +123,8 @@ func (st *stream) read() {
 			}
 			st.submit(t.GetSeq(), t.GetTask())
 		}
+		// The replies to a request's tasks go out together.
+		st.signal()
 		if err != nil {
 			break
 		}
@@ -138,11 +145,12 @@ func (st *stream) signal() {
 	}
 }
 
+// push queues a reply; the reader signals the writer once it has gone
+// through the request.
 func (st *stream) push(r *protos.StreamReply) {
 	st.mu.Lock()
 	st.out = append(st.out, r)
 	st.mu.Unlock()
-	st.signal()
 }
 
 // submit submits one task of the stream and queues its replies.
@@ -232,8 +240,8 @@ func (st *stream) accepted(seq uint64, id string, f *actors.Future, done bool) {
 				st.bySeq[seq] = pending{f: f, ack: ack, ackBatch: st.batch}
 				st.out = append(st.out, ack)
 			}
-			st.mu.Unlock()
-			st.signal()
+			st.mu.Unlock() // the reader signals the writer after the request
+
 		}
 	}
 }
