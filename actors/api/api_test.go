@@ -269,6 +269,9 @@ func TestShutdownMidStreamDrainsAndFailsTheRest(t *testing.T) {
 	// New tasks are refused while the server still runs.
 	_, err = c.Submit(context.Background(), actors.Task{Type: "echo"})
 	assert.ErrorIs(t, err, actors.ErrShuttingDown)
+	code, _, body := httpDo(t, nil, "POST", "http://"+fx.addr+"/v1/tasks", "", []byte(`{"type":"echo"}`))
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Equal(t, "SHUTTING_DOWN", body["error"].(map[string]any)["code"])
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
 	require.NoError(t, fx.srv.Shutdown(sctx))
