@@ -469,3 +469,37 @@ func (c *Client) Connect(ctx context.Context) error {
 	_, err := c.stream(ctx, true)
 	return err
 }
+
+// Event is one supervision event of the node (see Watch).
+type Event struct {
+	// Kind is the event's kind in kebab case ("worker-failed", ...).
+	Kind string
+	// At is when it happened, by the node's clock.
+	At time.Time
+	// Text is the event on one line, as the node's log prints it.
+	Text string
+	// Dropped counts the events lost before this one because the watcher
+	// read too slowly.
+	Dropped uint64
+}
+
+// Watch calls fn with each of the node's supervision events from now on,
+// in order, on the calling goroutine, until ctx ends (it then returns
+// ctx's error) or the stream ends (the node stops: an error wrapping
+// actors.ErrShuttingDown).
+func (c *Client) Watch(ctx context.Context, fn func(Event)) error {
+	w, err := c.api.Watch(ctx, &protos.WatchRequest{})
+	if err != nil {
+		return c.callError(err)
+	}
+	for {
+		ev, err := w.Recv()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return c.callError(err)
+		}
+		fn(Event{Kind: ev.GetKind(), At: ev.GetAt().AsTime(), Text: ev.GetText(), Dropped: ev.GetDropped()})
+	}
+}

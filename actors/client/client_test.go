@@ -159,3 +159,39 @@ func ExampleClient_Submit() {
 	// hello, world
 	// true
 }
+
+func TestWatchSeesAWorkerCrash(t *testing.T) {
+	n := node(t, nil, nil)
+	c, err := client.Dial(serve(t, n, "127.0.0.1:0").Addr().String())
+	require.NoError(t, err)
+	defer func() { require.NoError(t, c.Close(context.Background())) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	failed := make(chan client.Event, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Watch(ctx, func(e client.Event) {
+			if e.Kind == "worker-failed" {
+				select {
+				case failed <- e:
+				default:
+				}
+			}
+		})
+	}()
+	// Crash the worker until the watcher sees it: the first crash may
+	// come before the subscription, a later one while the worker restarts.
+	for {
+		_ = n.CrashWorker("p", 0)
+		select {
+		case e := <-failed:
+			assert.Contains(t, e.Text, "p")
+			cancel()
+			assert.ErrorIs(t, <-done, context.Canceled)
+			return
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("no worker-failed event within 10s")
+		}
+	}
+}
