@@ -495,3 +495,28 @@ func TestShutdownCutsASilentConnection(t *testing.T) {
 		t.Fatal("Shutdown waits for a connection that never spoke")
 	}
 }
+
+func TestDetachedStreamLeavesItsTasksRunning(t *testing.T) {
+	fx := newFixture(t, actors.PoolConfig{Name: "p", Kind: actors.KindIO, Workers: 1, Concurrency: 4})
+	c, err := client.Dial(fx.addr, client.WithDetach())
+	require.NoError(t, err)
+	f, err := c.Submit(context.Background(), actors.Task{ID: "stays", Type: "block"})
+	require.NoError(t, err)
+	fx.waitStarted(t, 1)
+	cut, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, c.Close(cut), context.Canceled) // the stream is cut
+	_, err = f.Wait(context.Background())
+	assert.ErrorIs(t, err, client.ErrConnection, "the client's future ends with the stream")
+
+	other := fx.dial(t)
+	_, done, err := other.Result(context.Background(), "stays", 0)
+	require.NoError(t, err)
+	assert.False(t, done, "the task runs on")
+	close(fx.release)
+	r, done, err := other.Result(context.Background(), "stays", 10*time.Second)
+	require.NoError(t, err)
+	require.True(t, done)
+	assert.NoError(t, r.Err)
+	assert.Equal(t, "released", string(r.Output))
+}
