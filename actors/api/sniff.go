@@ -124,6 +124,7 @@ type subListener struct {
 	conns chan net.Conn
 }
 
+// Accept returns the next connection routed to this side.
 func (l *subListener) Accept() (net.Conn, error) {
 	select {
 	case c := <-l.conns:
@@ -133,7 +134,10 @@ func (l *subListener) Accept() (net.Conn, error) {
 	}
 }
 
-func (l *subListener) Close() error   { l.m.close(); return nil }
+// Close closes the whole sniffer: both sides share one listener.
+func (l *subListener) Close() error { l.m.close(); return nil }
+
+// Addr returns the shared listener's address.
 func (l *subListener) Addr() net.Addr { return l.m.ln.Addr() }
 
 // peekedConn reads first what the sniffer peeked.
@@ -142,6 +146,7 @@ type peekedConn struct {
 	r *bufio.Reader
 }
 
+// Read reads the peeked bytes first, then the connection.
 func (c *peekedConn) Read(b []byte) (int, error) {
 	if c.r != nil {
 		if c.r.Buffered() > 0 {
@@ -155,11 +160,18 @@ func (c *peekedConn) Read(b []byte) (int, error) {
 // connTagger gives every gRPC connection its rate limiter.
 type connTagger struct{ s *Server }
 
+// TagConn gives the connection's context its rate limiter.
 func (t connTagger) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
 	return t.s.withLimiter(ctx)
 }
+
+// HandleConn does nothing.
 func (connTagger) HandleConn(context.Context, stats.ConnStats) {}
+
+// TagRPC does nothing.
 func (connTagger) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context {
 	return ctx
 }
+
+// HandleRPC does nothing.
 func (connTagger) HandleRPC(context.Context, stats.RPCStats) {}

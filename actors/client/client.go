@@ -163,10 +163,12 @@ type bearer struct {
 	secure bool
 }
 
+// GetRequestMetadata returns the authorization header.
 func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
 	return map[string]string{"authorization": "Bearer " + b.token}, nil
 }
 
+// RequireTransportSecurity is true with TLS: a token is then never sent in clear.
 func (b bearer) RequireTransportSecurity() bool { return b.secure }
 
 // Submit sends a task to the node and returns its Future once the node
@@ -251,7 +253,10 @@ type refused struct {
 	retryAfter time.Duration
 }
 
+// Error returns the node's message.
 func (r *refused) Error() string { return r.err.Error() }
+
+// Unwrap returns the error wrapping the sentinel.
 func (r *refused) Unwrap() error { return r.err }
 
 // stream returns the open stream, opening one if there is none; with
