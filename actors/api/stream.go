@@ -94,14 +94,6 @@ func (st *stream) read() {
 		if req, err = st.ss.Recv(); err != nil {
 			break
 		}
-		for _, seq := range req.GetCancel() {
-			st.mu.Lock()
-			f := st.bySeq[seq].f
-			st.mu.Unlock()
-			if f != nil {
-				f.Cancel()
-			}
-		}
 		for _, t := range req.GetTasks() {
 			// A slot for the task, then a token of the connection's budget:
 			// until both come, nothing more is read.
@@ -122,6 +114,16 @@ func (st *stream) read() {
 				break
 			}
 			st.submit(t.GetSeq(), t.GetTask())
+		}
+		// Cancellations after the tasks: one may name a task of the same
+		// request.
+		for _, seq := range req.GetCancel() {
+			st.mu.Lock()
+			f := st.bySeq[seq].f
+			st.mu.Unlock()
+			if f != nil {
+				f.Cancel()
+			}
 		}
 		// The replies to a request's tasks go out together.
 		st.signal()
