@@ -614,6 +614,9 @@ func (n *Node) prepare(ctx context.Context, t *Task, onDone func(Result), sub *S
 	if t.Context != nil && t.Context.Done() != nil {
 		f.extra().ctx = t.Context
 	}
+	if onDone == nil {
+		onDone = t.OnResult
+	}
 	if onDone != nil {
 		f.extra().onDone = onDone
 	}

@@ -154,6 +154,12 @@ type Task struct {
 	// own context only bounds the wait for room. A Context already ended
 	// at submission refuses the task with ErrCanceled.
 	Context context.Context
+	// OnResult, when set, is called once with the task's result, right
+	// after Future.Done closes, on the goroutine that ended the task:
+	// possibly before Submit returns. It must return quickly and
+	// must not wait on the node; it saves a goroutine per task for callers
+	// that collect many results, such as a network server.
+	OnResult func(Result)
 }
 
 // Validate checks the fields of t that do not depend on where it runs: a

@@ -333,7 +333,7 @@ func (d *decoder) tls(b *body, blk *hclsyntax.Block) *TLSFiles {
 			*set[f] = s
 		} else if b.b.Attributes[f] == nil {
 			d.add(blk.TypeRange, Error{
-				Message: "cluster.tls." + f + " is missing",
+				Message: b.prefix + f + " is missing",
 				Allowed: allowedPEMFile + "; ca_file, cert_file and key_file are all required",
 			})
 		}

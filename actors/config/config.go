@@ -47,6 +47,9 @@ type Config struct {
 	Log Log
 	// Admin configures the admin HTTP endpoint.
 	Admin Admin
+	// API, when not nil, serves the node's task API (see APIOptions); nil
+	// serves none.
+	API *API
 	// DrainTimeout bounds the graceful drain on SIGINT/SIGTERM (the context
 	// given to Node.Shutdown); zero means DefaultDrainTimeout (30s).
 	DrainTimeout time.Duration
@@ -269,6 +272,7 @@ func (c *Config) Validate() error {
 	if c.Admin.Address != "" && !validAddress(c.Admin.Address) {
 		bad("", "admin.address", strconv.Quote(c.Admin.Address), allowedAddress)
 	}
+	errs = append(errs, c.API.validate()...)
 	if c.DrainTimeout != 0 && !drainTimeout.contains(c.DrainTimeout) {
 		bad("", "drain_timeout", strconv.Quote(formatDuration(c.DrainTimeout)), drainTimeout.allowed)
 	}

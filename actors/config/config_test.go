@@ -189,7 +189,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown top-level field", "nmae = \"x\"\n",
 			`t.hcl:1:1: unknown field "nmae"; allowed: name, drain_timeout`},
 		{"unknown top-level block", "metrics {\n}\n",
-			`t.hcl:1:1: unknown block "metrics"; allowed: log, admin, limits, cluster, pool`},
+			`t.hcl:1:1: unknown block "metrics"; allowed: log, admin, api, limits, cluster, pool`},
 		{"pool without a name", "pool {\n}\n",
 			`t.hcl:1:1: pool block has 0 labels; allowed: one, its name, as in pool "cpu" { ... }`},
 		{"log with a label", "log \"x\" {\n}\n",

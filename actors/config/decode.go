@@ -59,7 +59,7 @@ func Parse(src []byte, filename string) (*Config, error) {
 // Fields and blocks of each kind of block.
 var (
 	topFields      = []string{"name", "drain_timeout"}
-	topBlocks      = []string{"log", "admin", "limits", "cluster", "pool"}
+	topBlocks      = []string{"log", "admin", "api", "limits", "cluster", "pool"}
 	logFields      = []string{"level", "format"}
 	adminFields    = []string{"address"}
 	limitsFields   = []string{"memory_soft", "memory_hard", "cpu_percent", "interval", "window"}
@@ -464,6 +464,9 @@ func (d *decoder) config(root *hclsyntax.Body) *Config {
 		if s, a := ab.str("address", allowedAddress, validAddress); a != nil {
 			c.Admin.Address = s
 		}
+	}
+	if blk := b.single("api"); blk != nil {
+		c.API = d.api(b.child(blk, ""))
 	}
 	if blk := b.single("limits"); blk != nil {
 		c.Limits = d.limits(b.child(blk, ""))

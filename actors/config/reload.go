@@ -86,6 +86,10 @@ func Reload(ctx context.Context, n *actors.Node, logger hclog.Logger, running, n
 		keep("cluster", "cluster membership is fixed while the node runs")
 		eff.Cluster = cur.Cluster
 	}
+	if !reflect.DeepEqual(nxt.API, cur.API) {
+		keep("api", "the task API keeps the listener and credentials it started with")
+		eff.API = cur.API
+	}
 	if nxt.DrainTimeout != cur.DrainTimeout {
 		rep.Applied = append(rep.Applied, "drain_timeout")
 	}

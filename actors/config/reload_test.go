@@ -35,6 +35,9 @@ log {
 limits {
   memory_soft = "64GiB"
 }
+api {
+  address = "127.0.0.1:7070"
+}
 pool "work" {
   workers        = 4
   strategy       = "weighted"
@@ -111,7 +114,7 @@ func TestReloadUnderLoad(t *testing.T) {
 		kept = append(kept, k.Setting)
 		assert.NotEmpty(t, k.Reason, k.Setting)
 	}
-	assert.ElementsMatch(t, []string{"name", `pool "work": concurrency`, `pool "extra"`}, kept)
+	assert.ElementsMatch(t, []string{"name", "api", `pool "work": concurrency`, `pool "extra"`}, kept)
 	assert.Equal(t, "n", eff.Name, "the running name stays in force")
 	assert.True(t, logger.IsDebug())
 
@@ -144,7 +147,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	_, rep, err = config.Reload(context.Background(), n, logger, eff, next)
 	require.NoError(t, err)
 	assert.Empty(t, rep.Applied)
-	assert.Len(t, rep.Kept, 3)
+	assert.Len(t, rep.Kept, 4)
 }
 
 func TestReloadOfAnInvalidPoolChangesNothing(t *testing.T) {

@@ -93,6 +93,7 @@ command fails, 2 on bad usage (the message names the flag and its allowed range)
 	root.AddCommand(newStatusCmd())
 	root.AddCommand(newBenchCmd(g))
 	root.AddCommand(newWorkerCmd())
+	root.AddCommand(newSubmitCmd())
 	return root
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/drover-go/drover/actors"
 	"github.com/drover-go/drover/actors/admin"
+	"github.com/drover-go/drover/actors/api"
 	"github.com/drover-go/drover/actors/cluster"
 	"github.com/drover-go/drover/actors/config"
 )
@@ -38,6 +39,7 @@ const adminStopTimeout = 5 * time.Second
 type runOptions struct {
 	ConfigFile string // --config: the configuration file; required
 	Admin      string // --admin: replaces the file's admin.address; "" keeps it
+	API        string // --api: serves the task API there, replacing the file's api.address; "" keeps the file's
 	LogLevel   string // --log-level, when given: replaces the file's log.level; "" keeps it
 	// ProtoactorMetrics (--protoactor-metrics) adds protoactor's own actor
 	// metrics to /metrics.
@@ -52,6 +54,9 @@ type runOptions struct {
 	// started, if not nil, is called once the node runs and its admin
 	// endpoint listens, with the address it got.
 	started func(n *actors.Node, adminAddr net.Addr)
+	// apiStarted, if not nil, is called once the task API listens, with
+	// its address.
+	apiStarted func(net.Addr)
 }
 
 func newRunCmd(g *globalOptions) *cobra.Command {
@@ -73,6 +78,13 @@ the file or --admin names another; on loopback only by default):
   /status    the node's pools, workers and queues as JSON ('drover status')
   /healthz   200 while the process serves HTTP
   /readyz    200 while the node takes tasks, 503 once it drains
+
+With --api ADDR (or an api block in the file), the node also serves its task
+API there, for 'drover submit', curl and Go programs (package actors/client):
+gRPC (drover.v1.TaskService) and HTTP/JSON (POST /v1/tasks, GET and DELETE
+/v1/tasks/ID) on one port; the log line "api listening" gives the address. An
+address other machines can reach needs a token (api.token_file,
+api.token_env) or api.tls, or insecure = true.
 
 The log line "admin listening" gives the address it bound (with --admin
 127.0.0.1:0, a free port). Logs go to stderr in the file's log format, at its
@@ -117,6 +129,7 @@ a configuration file that cannot be read or is not valid (every problem is
 printed, one per line, as file:line:column: field is value; allowed: ...);
 130 after a second signal.`,
 		Example: `  drover run --config examples/node/drover.hcl
+  drover run --config examples/node/drover.hcl --api 127.0.0.1:7070
   drover run --config examples/node/drover.hcl --admin 127.0.0.1:0 --log-level debug
   drover run --check examples/node/drover.hcl
   kill -HUP <pid>    # read the file again`,
@@ -148,6 +161,7 @@ printed, one per line, as file:line:column: field is value; allowed: ...);
 	f.StringVar(&o.ConfigFile, "config", "", "the node's configuration file (HCL), such as examples/node/drover.hcl; required")
 	f.StringVar(&o.Admin, "admin", "", `admin endpoint host:port, replacing the file's admin.address ("127.0.0.1:0" picks a free port)`)
 	f.BoolVar(&o.Check, "check", false, "validate the configuration file (--config's, or the one argument) and exit: 0 when valid, 2 listing every problem")
+	f.StringVar(&o.API, "api", "", `serve the task API (gRPC and HTTP/JSON, for 'drover submit', curl and actors/client) on host:port, replacing the file's api.address`)
 	f.BoolVar(&o.ProtoactorMetrics, "protoactor-metrics", false, "also serve protoactor's own actor metrics (protoactor_*) on /metrics; this sets OpenTelemetry's global meter provider for the process")
 	return cmd
 }
@@ -171,6 +185,21 @@ func loadRunConfig(o runOptions) (*config.Config, error) {
 			var ce *config.Error
 			if errors.As(err, &ce) && ce.Field == "admin.address" {
 				return nil, usageErrorf("--admin is %s; allowed: %s", ce.Value, ce.Allowed)
+			}
+			return nil, configError(o.ConfigFile, err)
+		}
+	}
+	if o.API != "" {
+		a := config.API{}
+		if cfg.API != nil {
+			a = *cfg.API
+		}
+		a.Address = o.API
+		cfg.API = &a
+		if err := cfg.Validate(); err != nil {
+			var ce *config.Error
+			if errors.As(err, &ce) && ce.Field == "api.address" {
+				return nil, usageErrorf("--api is %s; allowed: %s", ce.Value, ce.Allowed)
 			}
 			return nil, configError(o.ConfigFile, err)
 		}
@@ -339,6 +368,17 @@ func runNode(ctx context.Context, o runOptions, stderr io.Writer, sigs <-chan os
 	if !isLoopback(addr) {
 		logger.Warn("the admin endpoint is reachable from other machines and has no authentication", "addr", addr.String())
 	}
+	apiSrv, err := startAPI(cfg, n, logger)
+	if err != nil {
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
+		defer cancel()
+		_, _ = stop(stopCtx)
+		_ = srv.Shutdown(stopCtx)
+		return err
+	}
+	if apiSrv != nil && o.apiStarted != nil {
+		o.apiStarted(apiSrv.Addr())
+	}
 	if o.started != nil {
 		o.started(n, addr)
 	}
@@ -406,6 +446,9 @@ drain:
 			closeNow, cancel := context.WithCancel(context.Background())
 			cancel()
 			_ = srv.Shutdown(closeNow)
+			if apiSrv != nil {
+				_ = apiSrv.Shutdown(closeNow)
+			}
 			return &exitError{code: exitInterrupted, err: fmt.Errorf("stopped by a second signal (%s) before the drain finished", s)}
 		}
 	}
@@ -421,6 +464,13 @@ drain:
 		"abandoned", out.rep.Abandoned, "took", time.Since(drainStart).Round(time.Millisecond))
 	stopCtx, cancel := context.WithTimeout(context.Background(), adminStopTimeout)
 	defer cancel()
+	if apiSrv != nil {
+		// The node has stopped: every task has its result, which streams
+		// deliver before they end.
+		if err := apiSrv.Shutdown(stopCtx); err != nil {
+			logger.Warn("task API cut connections off", "error", err)
+		}
+	}
 	if err := srv.Shutdown(stopCtx); err != nil {
 		logger.Warn("admin endpoint cut requests off", "error", err)
 	}
@@ -484,4 +534,25 @@ func isLoopback(addr net.Addr) bool {
 		return a.IP.IsLoopback()
 	}
 	return false
+}
+
+// startAPI serves the task API when the configuration asks for it (an api
+// block, or --api), and logs its address; nil when it does not.
+func startAPI(cfg *config.Config, n *actors.Node, logger hclog.Logger) (*api.Server, error) {
+	addr, opts, err := cfg.APIOptions()
+	if err != nil {
+		return nil, usageErrorf("%w", err)
+	}
+	if addr == "" {
+		return nil, nil
+	}
+	s, err := api.Listen(addr, n, append(opts, api.WithLogger(logger.Named("api")))...)
+	if err != nil {
+		if errors.Is(err, api.ErrInsecure) {
+			return nil, usageErrorf("%w: set api.token_file, api.token_env or an api.tls block in %s, or insecure = true", err, cfg.File)
+		}
+		return nil, failuref("%w (set api.address in %s, or --api)", err, cfg.File)
+	}
+	logger.Info("api listening", "addr", s.Addr().String())
+	return s, nil
 }

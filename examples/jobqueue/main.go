@@ -7,6 +7,13 @@
 // job whose handler fails with a transient error runs again after a short
 // exponential backoff, up to a number of attempts; any other error is final.
 //
+// The same jobs can be enqueued from another process, through the node's
+// task API and the Go client (package actors/client): one process serves
+// the job handlers, another enqueues the jobs and follows their results.
+//
+//	go run ./examples/jobqueue -serve 127.0.0.1:7070   # the node, until Ctrl-C
+//	go run ./examples/jobqueue -node 127.0.0.1:7070    # the jobs, from here
+//
 // The retries are done here, by Queue, around the pool: Queue.Enqueue
 // submits the first attempt and a goroutine per job waits for its result
 // and resubmits after the backoff. RetryPolicy has the shape of a
@@ -31,6 +38,8 @@ import (
 	"time"
 
 	"github.com/drover-go/drover/actors"
+	"github.com/drover-go/drover/actors/api"
+	"github.com/drover-go/drover/actors/client"
 	"github.com/drover-go/drover/supervision"
 )
 
@@ -74,10 +83,16 @@ type Outcome struct {
 	Err      error
 }
 
+// Submitter is what Queue submits to: an *actors.Node in this process, or
+// a *client.Client of a node in another.
+type Submitter interface {
+	Submit(ctx context.Context, t actors.Task) (*actors.Future, error)
+}
+
 // Queue submits jobs to one pool of a node and retries their transient
 // failures. Its methods are safe for concurrent use.
 type Queue struct {
-	node  *actors.Node
+	node  Submitter
 	pool  string
 	retry RetryPolicy
 	wg    sync.WaitGroup
@@ -120,7 +135,7 @@ func (q *Queue) Enqueue(ctx context.Context, job Job) (*Handle, error) {
 func (q *Queue) follow(ctx context.Context, task actors.Task, f *actors.Future) (int, error) {
 	for attempt := 1; ; attempt++ {
 		_, err := f.Wait(ctx)
-		if err == nil || !errors.Is(err, errTransient) || attempt >= q.retry.MaxAttempts {
+		if err == nil || !isTransient(err) || attempt >= q.retry.MaxAttempts {
 			return attempt, err
 		}
 		delay := time.NewTimer(q.retry.Backoff.Next(attempt-1, rand.Float64()))
@@ -134,6 +149,13 @@ func (q *Queue) follow(ctx context.Context, task actors.Task, f *actors.Future) 
 			return attempt, err
 		}
 	}
+}
+
+// isTransient reports whether a job's error is worth retrying. Across the
+// wire an error keeps only its text and the actors sentinel it wraps, so a
+// handler's own marker is found in the text.
+func isTransient(err error) bool {
+	return errors.Is(err, errTransient) || strings.Contains(err.Error(), errTransient.Error())
 }
 
 // Wait waits until every enqueued job's outcome is final.
@@ -172,11 +194,21 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	fs.SetOutput(out)
 	attempts := fs.Int("attempts", 3, "runs of a job at most, the first included")
 	backoff := fs.Duration("backoff", 20*time.Millisecond, "delay before the first retry; doubles after each")
+	serve := fs.String("serve", "", "serve the job handlers' node on this task API address until interrupted")
+	remote := fs.String("node", "", "enqueue the jobs on the node serving its task API at this address")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *attempts < 1 || *backoff < 0 {
 		return fmt.Errorf("-attempts must be at least 1 and -backoff at least 0, got %d and %s", *attempts, *backoff)
+	}
+
+	retry := RetryPolicy{MaxAttempts: *attempts, Backoff: supervision.Backoff{Initial: *backoff, Jitter: supervision.NoJitter}}
+	switch {
+	case *serve != "":
+		return serveJobs(ctx, *serve, out)
+	case *remote != "":
+		return enqueueRemote(ctx, *remote, retry, out)
 	}
 
 	rec := &starts{runs: map[string]int{}}
@@ -195,27 +227,9 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 				return nil, ctx.Err()
 			}
 		},
-		"alert":   succeed(rec),
-		"invoice": succeed(rec),
-		"email":   succeed(rec),
-		"cleanup": succeed(rec),
-		// sync fails twice with a transient error, then succeeds.
-		"sync": func(_ context.Context, p []byte) ([]byte, error) {
-			if rec.record(p) <= 2 {
-				return nil, transient(errors.New("upstream busy"))
-			}
-			return nil, nil
-		},
-		// export always fails with a transient error: it uses up its attempts.
-		"export": func(_ context.Context, p []byte) ([]byte, error) {
-			rec.record(p)
-			return nil, transient(errors.New("disk full"))
-		},
-		// import fails for good: bad input is not worth retrying.
-		"import": func(_ context.Context, p []byte) ([]byte, error) {
-			rec.record(p)
-			return nil, errors.New("bad input")
-		},
+	}
+	for name, h := range jobHandlers(rec) {
+		handlers[name] = h
 	}
 	opts := []actors.Option{
 		// One worker running one job at a time, so that the start order is
@@ -237,23 +251,10 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		err = errors.Join(err, serr)
 	}()
 
-	q := &Queue{node: node, pool: "jobs", retry: RetryPolicy{
-		MaxAttempts: *attempts,
-		Backoff:     supervision.Backoff{Initial: *backoff, Jitter: supervision.NoJitter},
-	}}
+	q := &Queue{node: node, pool: "jobs", retry: retry}
 	defer q.Wait()
 
-	jobs := []Job{
-		{Name: "cleanup-1", Type: "cleanup", Priority: actors.PriorityLow},
-		{Name: "email-1", Type: "email", Priority: actors.PriorityNormal},
-		{Name: "invoice-1", Type: "invoice", Priority: actors.PriorityHigh},
-		{Name: "alert-1", Type: "alert", Priority: actors.PriorityCritical},
-		{Name: "sync-1", Type: "sync", Priority: actors.PriorityNormal},
-		{Name: "cleanup-2", Type: "cleanup", Priority: actors.PriorityLow},
-		{Name: "export-1", Type: "export", Priority: actors.PriorityHigh},
-		{Name: "alert-2", Type: "alert", Priority: actors.PriorityCritical},
-		{Name: "import-1", Type: "import", Priority: actors.PriorityNormal},
-	}
+	jobs := mixedJobs()
 
 	busy, err := q.Enqueue(ctx, Job{Name: "report-0", Type: "report", Payload: []byte("report-0")})
 	if err != nil {
@@ -288,6 +289,109 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	fmt.Fprintf(out, "queued while report-0 ran: %s\n", strings.Join(names, " "))
 	fmt.Fprintf(out, "first runs, in order:      %s\n", strings.Join(rec.first(), " "))
 	for _, h := range handles {
+		o := h.Outcome()
+		status := "done"
+		if o.Err != nil {
+			status = "failed: " + o.Err.Error()
+		}
+		fmt.Fprintf(out, "%-9s %-8s attempts=%d %s\n", o.Job.Name, o.Job.Priority, o.Attempts, status)
+	}
+	return nil
+}
+
+// jobHandlers returns the handlers of the mixed jobs, which record their
+// runs in rec.
+func jobHandlers(rec *starts) map[string]actors.Handler {
+	return map[string]actors.Handler{
+		"alert":   succeed(rec),
+		"invoice": succeed(rec),
+		"email":   succeed(rec),
+		"cleanup": succeed(rec),
+		// sync fails twice with a transient error, then succeeds.
+		"sync": func(_ context.Context, p []byte) ([]byte, error) {
+			if rec.record(p) <= 2 {
+				return nil, transient(errors.New("upstream busy"))
+			}
+			return nil, nil
+		},
+		// export always fails with a transient error: it uses up its attempts.
+		"export": func(_ context.Context, p []byte) ([]byte, error) {
+			rec.record(p)
+			return nil, transient(errors.New("disk full"))
+		},
+		// import fails for good: bad input is not worth retrying.
+		"import": func(_ context.Context, p []byte) ([]byte, error) {
+			rec.record(p)
+			return nil, errors.New("bad input")
+		},
+	}
+}
+
+// mixedJobs are the jobs queued behind the long one, in submission order.
+func mixedJobs() []Job {
+	return []Job{
+		{Name: "cleanup-1", Type: "cleanup", Priority: actors.PriorityLow},
+		{Name: "email-1", Type: "email", Priority: actors.PriorityNormal},
+		{Name: "invoice-1", Type: "invoice", Priority: actors.PriorityHigh},
+		{Name: "alert-1", Type: "alert", Priority: actors.PriorityCritical},
+		{Name: "sync-1", Type: "sync", Priority: actors.PriorityNormal},
+		{Name: "cleanup-2", Type: "cleanup", Priority: actors.PriorityLow},
+		{Name: "export-1", Type: "export", Priority: actors.PriorityHigh},
+		{Name: "alert-2", Type: "alert", Priority: actors.PriorityCritical},
+		{Name: "import-1", Type: "import", Priority: actors.PriorityNormal},
+	}
+}
+
+// serveJobs runs a node with the jobs' handlers and serves its task API
+// on addr until ctx ends, then drains it.
+func serveJobs(ctx context.Context, addr string, out io.Writer) (err error) {
+	opts := []actors.Option{actors.WithPool(actors.PoolConfig{Name: "jobs", Kind: actors.KindCPU, Workers: 1})}
+	for name, h := range jobHandlers(&starts{runs: map[string]int{}}) {
+		opts = append(opts, actors.WithHandler(name, h))
+	}
+	node, err := actors.NewNode(opts...)
+	if err != nil {
+		return err
+	}
+	srv, err := api.Listen(addr, node)
+	if err != nil {
+		_, _ = node.Shutdown(context.Background())
+		return err
+	}
+	fmt.Fprintf(out, "serving jobs on %s\n", srv.Addr())
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = node.Shutdown(sctx)
+	return errors.Join(err, srv.Shutdown(sctx))
+}
+
+// enqueueRemote enqueues the mixed jobs on the node at addr through the Go
+// client, retrying transient failures as Queue does in process, and
+// prints every job's outcome.
+func enqueueRemote(ctx context.Context, addr string, retry RetryPolicy, out io.Writer) (err error) {
+	c, err := client.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, c.Close(context.Background())) }()
+	q := &Queue{node: c, pool: "jobs", retry: retry}
+	defer q.Wait()
+	var handles []*Handle
+	for _, job := range mixedJobs() {
+		job.Payload = []byte(job.Name)
+		h, err := q.Enqueue(ctx, job)
+		if err != nil {
+			return err
+		}
+		handles = append(handles, h)
+	}
+	for _, h := range handles {
+		select {
+		case <-h.Done():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		o := h.Outcome()
 		status := "done"
 		if o.Err != nil {

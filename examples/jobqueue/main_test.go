@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 
@@ -70,4 +72,35 @@ func TestRunRejectsBadArgs(t *testing.T) {
 	err := run(context.Background(), []string{"-attempts", "0"}, &bytes.Buffer{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "-attempts must be at least 1")
+}
+
+func TestRunThroughTheTaskAPI(t *testing.T) {
+	// One run serves the handlers; another enqueues the jobs through the
+	// client, as two processes would.
+	ctx, stop := context.WithCancel(context.Background())
+	r, w := io.Pipe()
+	served := make(chan error, 1)
+	go func() {
+		served <- run(ctx, []string{"-serve", "127.0.0.1:0"}, w)
+		w.Close()
+	}()
+	line, err := bufio.NewReader(r).ReadString('\n')
+	require.NoError(t, err)
+	addr := strings.TrimSpace(strings.TrimPrefix(line, "serving jobs on "))
+	go func() { _, _ = io.Copy(io.Discard, r) }()
+
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-node", addr, "-attempts", "3", "-backoff", "1ms"}, &out))
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 9, out.String())
+	for _, want := range []string{
+		"sync-1    normal   attempts=3 done",
+		"export-1  high     attempts=3 failed: jobqueue: transient: disk full",
+		"import-1  normal   attempts=1 failed: bad input",
+		"alert-2   critical attempts=1 done",
+	} {
+		assert.Contains(t, lines, want)
+	}
+	stop()
+	require.NoError(t, <-served)
 }

@@ -41,6 +41,26 @@ admin {
   address = "127.0.0.1:9090"
 }
 
+# The task API: other processes submit tasks here (drover submit, curl, the Go
+# client in actors/client), over gRPC and HTTP/JSON on one port. Without this
+# block (or --api) the node serves none. On loopback it needs no credentials;
+# any other address needs token_file or token_env, or a tls block (mutual
+# TLS, as the cluster's), or insecure = true.
+#
+# api {
+#   address     = "127.0.0.1:7070"
+#   token_env   = "DROVER_TOKEN"   # or token_file = "/etc/drover/token"
+#   max_request = "8MiB"           # one request, a stream's batch included. Default "8MiB".
+#   rate_limit  = 2000             # tasks per second per connection. Default: none.
+#   rate_burst  = 200              # Default: rate_limit.
+#   window      = 1024             # unfinished tasks per stream, 1 to 1048576. Default 1024.
+#   # tls {
+#   #   ca_file   = "ca.crt"
+#   #   cert_file = "node.crt"
+#   #   key_file  = "node.key"
+#   # }
+# }
+
 # Resource limits. The node samples its memory (the Go heap plus process
 # workers' resident memory) and CPU every interval: over memory_soft, or
 # over cpu_percent averaged over window, it refuses low-priority tasks and
