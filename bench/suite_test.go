@@ -292,7 +292,8 @@ spawn10k      pond                   900        -       -       -         0.00  
 func TestWriteJSON(t *testing.T) {
 	var b bytes.Buffer
 	require.NoError(t, WriteJSON(&b, []Row{{Workload: "empty", Impl: "chan", TasksPerSec: 1, P50Nanos: 2, P99Nanos: 3, AllocsPerTask: 4, BytesPerTask: 5}}))
-	assert.JSONEq(t, `{"rows":[{"workload":"empty","impl":"chan","tasks_per_sec":1,"p50_ns":2,"p99_ns":3,"allocs_per_task":4,"bytes_per_task":5}]}`, b.String())
+	assert.JSONEq(t, `{"rows":[{"workload":"empty","impl":"chan","tasks_per_sec":1,"p50_ns":2,"p99_ns":3,"allocs_per_task":4,"bytes_per_task":5,
+		"rounds":0,"vs_chan":{"median":0,"min":0,"max":0}}]}`, b.String())
 	b.Reset()
 	require.NoError(t, WriteJSON(&b, nil))
 	var r Report
