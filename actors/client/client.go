@@ -184,6 +184,36 @@ func (c *Client) Submit(ctx context.Context, t actors.Task) (*actors.Future, err
 	return c.submit(ctx, t, true)
 }
 
+// Go sends a task to the node and returns its Future without waiting for
+// the node's answer, so that one goroutine can keep many tasks in flight (a
+// pipeline). It waits only for room in the client's window, until ctx
+// ends. A task the node refuses (its queue full, no handler, ...) ends its
+// Future with the node's error, wrapping the same sentinel as Submit's
+// error would; Go does not retry it. ctx bounds the wait for room only;
+// Task.Context binds the task, as for Submit.
+func (c *Client) Go(ctx context.Context, t actors.Task) (*actors.Future, error) {
+	env, err := Envelope(t)
+	if err != nil {
+		return nil, err
+	}
+	if t.Context != nil && t.Context.Err() != nil {
+		return nil, fmt.Errorf("%w: Task.Context: %w", actors.ErrCanceled, t.Context.Err())
+	}
+	select {
+	case c.slots <- struct{}{}:
+	case <-c.closing:
+		return nil, fmt.Errorf("%w: %w", ErrClosed, actors.ErrShuttingDown)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", actors.ErrQueueFull, ctx.Err())
+	}
+	st, err := c.stream(ctx, true)
+	if err != nil {
+		<-c.slots
+		return nil, err
+	}
+	return st.add(env, t.Context).p.Future(), nil
+}
+
 // TrySubmit is Submit without waiting for room: a full window or a full
 // queue on the node gives actors.ErrQueueFull at once. It still waits for
 // the node's answer.

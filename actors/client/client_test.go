@@ -195,3 +195,33 @@ func TestWatchSeesAWorkerCrash(t *testing.T) {
 		}
 	}
 }
+
+// TestGoPipelines: Go keeps many tasks in flight from one goroutine; each
+// Future gets its task's result, and a refusal by the node ends its Future
+// with the node's sentinel.
+func TestGoPipelines(t *testing.T) {
+	n := node(t, nil, nil)
+	c, err := client.Dial(serve(t, n, "127.0.0.1:0").Addr().String(), client.WithWindow(64))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, c.Close(context.Background())) }()
+	var futures []*actors.Future
+	for i := range 500 {
+		f, err := c.Go(context.Background(), actors.Task{Type: "echo", Payload: []byte{byte(i)}})
+		require.NoError(t, err)
+		futures = append(futures, f)
+		if len(futures) >= 64 { // the window: wait for the oldest
+			r, err := futures[0].Wait(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, []byte{byte(i - 63)}, r.Output)
+			futures = futures[1:]
+		}
+	}
+	for _, f := range futures {
+		_, err := f.Wait(context.Background())
+		require.NoError(t, err)
+	}
+	f, err := c.Go(context.Background(), actors.Task{Type: "nope"})
+	require.NoError(t, err, "a refusal comes with the Future")
+	_, err = f.Wait(context.Background())
+	assert.ErrorIs(t, err, actors.ErrNoHandler)
+}
