@@ -134,6 +134,11 @@ type poolActor struct {
 	// without that bound.
 	total  *supervision.IntensityTracker
 	parent *actor.PID // the root actor
+	// downHint is where settleLocked found a worker down last time.
+	downHint int
+	// byID finds a worker by its actor's id (a Terminated names only the
+	// PID), for each worker whose actor exists.
+	byID map[string]*worker
 }
 
 func (a *poolActor) Receive(c actor.Context) {
@@ -141,6 +146,7 @@ func (a *poolActor) Receive(c actor.Context) {
 	case *actor.Started:
 		a.p.self, a.parent = c.Self(), c.Parent()
 		a.stopping = map[*worker]struct{}{}
+		a.byID = map[string]*worker{}
 		if in := a.p.cfg.TotalRestarts; in.MaxRestarts != 0 {
 			a.total, _ = supervision.NewIntensityTracker(in, time.Now) // validated with the config
 		}
@@ -218,18 +224,19 @@ func (a *poolActor) settleLocked() {
 	if p.state != PoolRunning && p.state != PoolDegraded {
 		return // restarting, failed, draining and halted move on their own messages
 	}
-	all := true
-	for _, w := range p.workers {
-		if w.active && !w.retiring && !w.state.live() {
-			all = false
-			break
+	// The scan starts at the worker that was down last time: while a pool
+	// of many workers comes up, that one is usually still down, so each of
+	// its workers' starts costs O(1) here, not a scan of the pool.
+	n := len(p.workers)
+	for i := range n {
+		j := (a.downHint + i) % n
+		if w := p.workers[j]; w.active && !w.retiring && !w.state.live() {
+			a.downHint = j
+			a.moveLocked(PoolDegraded)
+			return
 		}
 	}
-	if all {
-		a.moveLocked(PoolRunning)
-	} else {
-		a.moveLocked(PoolDegraded)
-	}
+	a.moveLocked(PoolRunning)
 }
 
 // setWorkerLocked moves w to lifecycle state s and tells the router whether
@@ -263,6 +270,7 @@ func (a *poolActor) spawn(c actor.Context, ws []*worker) {
 			continue
 		}
 		w.pid = pid
+		a.byID[pid.Id] = w
 		w.inc = nil
 		a.setWorkerLocked(w, WorkerStarting)
 		p.mu.Unlock()
@@ -376,11 +384,9 @@ func (a *poolActor) stopAsked(pid *actor.PID) bool {
 	p := a.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, w := range p.workers {
-		if w.pid != nil && w.pid.Id == pid.Id {
-			_, asked := a.stopping[w]
-			return asked || w.retiring
-		}
+	if w := a.byID[pid.Id]; w != nil {
+		_, asked := a.stopping[w]
+		return asked || w.retiring
 	}
 	return false
 }
@@ -391,17 +397,12 @@ func (a *poolActor) stopAsked(pid *actor.PID) bool {
 func (a *poolActor) terminated(c actor.Context, who *actor.PID) {
 	p := a.p
 	p.mu.Lock()
-	var w *worker
-	for _, x := range p.workers {
-		if x.pid != nil && x.pid.Id == who.Id {
-			w = x
-			break
-		}
-	}
-	if w == nil {
+	w := a.byID[who.Id]
+	if w == nil || w.pid == nil || w.pid.Id != who.Id {
 		p.mu.Unlock()
 		return
 	}
+	delete(a.byID, who.Id)
 	w.pid, w.inc, w.be = nil, nil, nil
 	a.health.forget(w)
 	p.supervisor.Forget(who)
