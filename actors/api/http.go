@@ -26,6 +26,7 @@ func (s *Server) httpHandler() http.Handler {
 	mux.HandleFunc("POST /v1/tasks", s.postTask)
 	mux.HandleFunc("GET /v1/tasks/{id}", s.getTask)
 	mux.HandleFunc("DELETE /v1/tasks/{id}", s.deleteTask)
+	mux.HandleFunc("POST /v1/admin/reload", s.postReload)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.authorized(r.Header.Get("Authorization")) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="drover"`)

@@ -57,6 +57,7 @@ type options struct {
 	rate       rate.Limit
 	burst      int
 	now        func() time.Time
+	reload     ReloadFunc
 }
 
 // WithToken requires every request to carry "Authorization: Bearer

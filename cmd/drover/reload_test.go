@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/drover-go/drover/actors"
 	"github.com/drover-go/drover/actors/admin"
+	"github.com/drover-go/drover/actors/api"
 )
 
 func TestCheckExamples(t *testing.T) {
@@ -284,4 +286,69 @@ func TestRunBinarySIGHUP(t *testing.T) {
 	for range lines {
 	}
 	require.NoError(t, cmd.Wait())
+}
+
+// TestRunReloadOverAPI: POST /v1/admin/reload on the task API reads the
+// file again, as SIGHUP does, and answers what it applied and kept; it is
+// behind the API's token, and a broken file is a 422 that changes nothing.
+func TestRunReloadOverAPI(t *testing.T) {
+	t.Setenv("DROVER_TEST_RELOAD_TOKEN", "s3cret")
+	withAPI := testNodeConfig + "\napi {\n  address   = \"127.0.0.1:0\"\n  token_env = \"DROVER_TEST_RELOAD_TOKEN\"\n}\n"
+	file := writeConfig(t, "node.hcl", withAPI)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	up := make(chan startedNode, 1)
+	apiAddr := make(chan net.Addr, 1)
+	logs := newLineWriter(regexp.MustCompile(`configuration reloaded`))
+	o := runOptions{ConfigFile: file, apiStarted: func(a net.Addr) { apiAddr <- a },
+		started: func(n *actors.Node, a net.Addr) { up <- startedNode{n, a} }}
+	errc := make(chan error, 1)
+	go func() { errc <- runNode(ctx, o, logs, nil) }()
+	var s startedNode
+	var addr net.Addr
+	select {
+	case addr = <-apiAddr:
+		s = <-up
+	case err := <-errc:
+		t.Fatalf("runNode returned before starting: %v", err)
+	}
+	reloadURL := "http://" + addr.String() + "/v1/admin/reload"
+	post := func(token string) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, reloadURL, nil)
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := testClient().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b)
+	}
+
+	code, _ := post("")
+	assert.Equal(t, http.StatusUnauthorized, code, "no token")
+
+	changed := strings.Replace(withAPI, "pool \"alpha\" {\n  kind    = \"cpu\"\n  workers = 1\n}", "pool \"alpha\" {\n  kind    = \"cpu\"\n  workers = 2\n}", 1)
+	require.NotEqual(t, withAPI, changed)
+	require.NoError(t, os.WriteFile(file, []byte(changed), 0o600))
+	code, body := post("s3cret")
+	require.Equal(t, http.StatusOK, code, body)
+	var rep struct {
+		Applied []string   `json:"applied"`
+		Kept    []api.Kept `json:"kept"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &rep))
+	assert.Contains(t, rep.Applied, `pool "alpha": workers`)
+	assert.Equal(t, 2, s.n.PoolConfigs()[0].Workers)
+
+	require.NoError(t, os.WriteFile(file, []byte(badConfig), 0o600))
+	code, body = post("s3cret")
+	assert.Equal(t, http.StatusUnprocessableEntity, code)
+	assert.Contains(t, body, "not reloaded")
+	assert.Equal(t, 2, s.n.PoolConfigs()[0].Workers, "a broken file changes nothing")
+
+	cancel()
+	require.NoError(t, <-errc)
 }

@@ -100,7 +100,8 @@ remote address and cluster, takes tasks from the other members, and /status
 and 'drover status' show the members as it sees them (state, pools' load)
 and its cluster counters.
 
-On SIGHUP the node reads its file again and applies what can change while it
+On SIGHUP, or POST /v1/admin/reload on a task API with a token or mutual
+TLS, the node reads its file again and applies what can change while it
 runs: pools' worker counts and bounds, weights, queue capacity, task
 timeouts, aging, shed and breakers, the limits, the log level and the drain
 timeout. Nothing is lost: a pool that shrinks retires its surplus workers once
@@ -368,7 +369,21 @@ func runNode(ctx context.Context, o runOptions, stderr io.Writer, sigs <-chan os
 	if !isLoopback(addr) {
 		logger.Warn("the admin endpoint is reachable from other machines and has no authentication", "addr", addr.String())
 	}
-	apiSrv, err := startAPI(cfg, n, logger)
+	// A reload asked over the API runs here, on the loop that owns cfg.
+	apiReloads, loopEnded := make(chan apiReload), make(chan struct{})
+	reloadOverAPI := func(ctx context.Context) ([]string, []api.Kept, error) {
+		req := apiReload{ctx: ctx, reply: make(chan apiReloaded, 1)}
+		select {
+		case apiReloads <- req:
+		case <-loopEnded:
+			return nil, nil, fmt.Errorf("%w: the node is stopping", actors.ErrShuttingDown)
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+		r := <-req.reply
+		return r.applied, r.kept, r.err
+	}
+	apiSrv, err := startAPI(cfg, n, logger, api.WithReload(reloadOverAPI))
 	if err != nil {
 		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
 		defer cancel()
@@ -388,7 +403,12 @@ func runNode(ctx context.Context, o runOptions, stderr io.Writer, sigs <-chan os
 	for {
 		select {
 		case <-o.reloads:
-			cfg = reload(ctx, o, n, logger, cfg)
+			cfg, _ = reload(ctx, o, n, logger, cfg)
+			continue
+		case req := <-apiReloads:
+			var r apiReloaded
+			cfg, r = reload(req.ctx, o, n, logger, cfg)
+			req.reply <- r
 			continue
 		case s := <-sigs:
 			signals++
@@ -408,6 +428,7 @@ func runNode(ctx context.Context, o runOptions, stderr io.Writer, sigs <-chan os
 				}
 			}
 		case <-srv.Done():
+			close(loopEnded)
 			logger.Error("admin endpoint stopped serving", "error", srv.Err())
 			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
 			defer cancel()
@@ -416,6 +437,7 @@ func runNode(ctx context.Context, o runOptions, stderr io.Writer, sigs <-chan os
 		}
 		break // a signal, or ctx ended: drain
 	}
+	close(loopEnded)
 
 	logger.Info("draining", "reason", reason, "drain_timeout", cfg.DrainTimeout, "uptime", time.Since(began).Round(time.Millisecond))
 	drainStart := time.Now()
@@ -480,27 +502,42 @@ drain:
 // reload reads o's file again and applies it to n, which runs running
 // (see config.Reload); it returns the configuration now in force. A file
 // that cannot be read or is not valid changes nothing.
-func reload(ctx context.Context, o runOptions, n *actors.Node, logger hclog.Logger, running *config.Config) *config.Config {
+// apiReload is a reload asked over the task API, with where to answer.
+type apiReload struct {
+	ctx   context.Context
+	reply chan apiReloaded
+}
+
+// apiReloaded is what a reload did.
+type apiReloaded struct {
+	applied []string
+	kept    []api.Kept
+	err     error
+}
+
+func reload(ctx context.Context, o runOptions, n *actors.Node, logger hclog.Logger, running *config.Config) (*config.Config, apiReloaded) {
 	logger.Info("reloading the configuration", "config", o.ConfigFile)
 	next, err := loadRunConfig(o)
 	if err != nil {
 		logger.Error("the configuration was not reloaded: the node runs on as it was", "error", err)
-		return running
+		return running, apiReloaded{err: fmt.Errorf("the configuration was not reloaded, the node runs on as it was: %w", err)}
 	}
 	cur, rep, err := config.Reload(ctx, n, logger, running, next)
+	res := apiReloaded{applied: rep.Applied, err: err}
 	for _, k := range rep.Kept {
 		logger.Warn("setting kept until the node restarts", "setting", k.Setting, "reason", k.Reason)
+		res.kept = append(res.kept, api.Kept{Setting: k.Setting, Reason: k.Reason})
 	}
 	if err != nil {
 		logger.Error("the configuration was not reloaded in full", "error", err, "applied", strings.Join(rep.Applied, "; "))
-		return cur
+		return cur, res
 	}
 	applied := strings.Join(rep.Applied, "; ")
 	if applied == "" {
 		applied = "nothing"
 	}
 	logger.Info("configuration reloaded", "applied", applied, "kept", len(rep.Kept))
-	return cur
+	return cur, res
 }
 
 // startMember starts the cluster member that cfg describes, with nodeOpts
@@ -538,8 +575,9 @@ func isLoopback(addr net.Addr) bool {
 
 // startAPI serves the task API when the configuration asks for it (an api
 // block, or --api), and logs its address; nil when it does not.
-func startAPI(cfg *config.Config, n *actors.Node, logger hclog.Logger) (*api.Server, error) {
+func startAPI(cfg *config.Config, n *actors.Node, logger hclog.Logger, extra ...api.Option) (*api.Server, error) {
 	addr, opts, err := cfg.APIOptions()
+	opts = append(opts, extra...)
 	if err != nil {
 		return nil, usageErrorf("%w", err)
 	}
