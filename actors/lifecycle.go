@@ -335,7 +335,7 @@ func (a *poolActor) crash(c actor.Context, m crashWorker) {
 	decider := p.cfg.Decider
 	if decider != nil && decider(m.err) == supervision.Resume {
 		p.mu.Unlock()
-		p.node.event(supervision.WorkerFailed{Pool: p.cfg.Name, Worker: w.pid.Id, Reason: m.err, Directive: supervision.Resume, At: time.Now()})
+		p.node.event(supervision.WorkerFailed{Pool: p.cfg.Name, Worker: w.name, Reason: m.err, Directive: supervision.Resume, At: time.Now()})
 		c.Send(w.pid, refresh{inc: inc})
 		return
 	}

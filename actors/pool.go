@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -116,6 +117,9 @@ func newPool(n *Node, cfg PoolConfig) (*pool, error) {
 		supervision.WithContained(isContained),
 		supervision.WithScope(cfg.Scope),
 		supervision.WithAfter(afterOnActor),
+		// "pool/w3", as the pool's other events name it, not the actor's
+		// path under the node.
+		supervision.WithChildName(func(pid *actor.PID) string { return strings.TrimPrefix(pid.GetId(), n.name+"/") }),
 	)...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: pool %q: %w", ErrInvalidConfig, cfg.Name, err)

@@ -57,7 +57,7 @@ func TestSubscribeFansOutWithKinds(t *testing.T) {
 	require.NoError(t, n.CrashWorker("p", 1))
 	failed := next(t, restarts)
 	require.Equal(t, supervision.KindWorkerFailed, failed.Kind())
-	assert.Equal(t, "drover/p/w1", failed.(supervision.WorkerFailed).Worker)
+	assert.Equal(t, "p/w1", failed.(supervision.WorkerFailed).Worker, "named as the pool names its workers")
 	assert.ErrorIs(t, failed.(supervision.WorkerFailed).Reason, actors.ErrWorkerCrashed)
 	assert.Equal(t, supervision.KindWorkerRestarted, next(t, restarts).Kind())
 

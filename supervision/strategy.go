@@ -25,6 +25,7 @@ type strategyConfig struct {
 	onGiveUp  func(child *actor.PID, reason any)
 	hook      EventHook
 	contained func(reason any) bool
+	name      func(child *actor.PID) string
 }
 
 // WithDecider sets the Decider; the default is DefaultDecider.
@@ -87,6 +88,12 @@ func WithContained(f func(reason any) bool) StrategyOption {
 	return func(c *strategyConfig) { c.contained = f }
 }
 
+// WithChildName sets how the strategy's events name a child; the default
+// is the child PID's Id. A pool names its workers as its other events do.
+func WithChildName(f func(child *actor.PID) string) StrategyOption {
+	return func(c *strategyConfig) { c.name = f }
+}
+
 // WithEventHook sets a function that receives the strategy's events
 // (WorkerFailed, WorkerRestarted, WorkerGaveUp). It is called from the
 // supervisor's goroutine and from the goroutines that run delayed
@@ -120,7 +127,7 @@ func WithEventHook(h EventHook) StrategyOption { return func(c *strategyConfig) 
 // longer of the intensity window and the stable period.
 //
 // Its events carry the pool name given to WithPool and name each child by
-// its PID's Id. Like protoactor's own strategies, it also publishes an
+// its PID's Id, or as WithChildName says. Like protoactor's own strategies, it also publishes an
 // actor.SupervisorEvent on the actor system's event stream for every
 // directive it applies.
 //
@@ -260,7 +267,7 @@ func (s *Strategy) restart(system *actor.ActorSystem, supervisor actor.Superviso
 		s.emitFailed(child, reason, Restart, attempt)
 		publish(system, child, reason, Stop)
 		supervisor.StopChildren(child)
-		s.emit(WorkerGaveUp{Pool: s.cfg.pool, Worker: child.GetId(), Reason: ReasonError(reason), Restarts: restarts, At: now})
+		s.emit(WorkerGaveUp{Pool: s.cfg.pool, Worker: s.childName(child), Reason: ReasonError(reason), Restarts: restarts, At: now})
 		if s.cfg.onGiveUp != nil {
 			s.cfg.onGiveUp(child, reason)
 		}
@@ -311,7 +318,7 @@ func (s *Strategy) restartNow(system *actor.ActorSystem, supervisor actor.Superv
 		return
 	}
 	for _, pid := range targets {
-		e := WorkerRestarted{Pool: s.cfg.pool, Worker: pid.GetId(), Delay: delay, At: now}
+		e := WorkerRestarted{Pool: s.cfg.pool, Worker: s.childName(pid), Delay: delay, At: now}
 		if samePID(pid, failed) {
 			e.Attempt = attempt
 		}
@@ -346,7 +353,7 @@ func (s *Strategy) emitFailed(child *actor.PID, reason any, d Directive, attempt
 		return
 	}
 	s.cfg.hook(WorkerFailed{
-		Pool: s.cfg.pool, Worker: child.GetId(), Reason: ReasonError(reason),
+		Pool: s.cfg.pool, Worker: s.childName(child), Reason: ReasonError(reason),
 		Directive: d, Attempt: attempt, At: s.cfg.now(),
 	})
 }
@@ -381,3 +388,11 @@ func samePID(a, b *actor.PID) bool {
 }
 
 func pidKey(pid *actor.PID) string { return pid.GetAddress() + "/" + pid.GetId() }
+
+// childName names a child in events (WithChildName).
+func (s *Strategy) childName(pid *actor.PID) string {
+	if s.cfg.name != nil {
+		return s.cfg.name(pid)
+	}
+	return pid.GetId()
+}

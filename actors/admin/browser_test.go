@@ -174,7 +174,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	assert.Equal(t, "live", live)
 
 	// A forced crash appears in the feed within a second.
-	const feedItem = `document.querySelector('#feed li[data-kind="worker-failed"][data-worker="adm/cpu/w1"]')`
+	const feedItem = `document.querySelector('#feed li[data-kind="worker-failed"][data-worker="cpu/w1"]')`
 	require.NoError(t, n.CrashWorker("cpu", 1))
 	crashed := time.Now()
 	_, err = chromedp.Run(browser, chromedp.Poll[bool](feedItem+` !== null`, chromedp.WithPollingMutation(), chromedp.WithPollingTimeout(time.Second)))
@@ -183,7 +183,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	text, err := chromedp.Run(browser, chromedp.Evaluate[string](feedItem+`.textContent`))
 	require.NoError(t, err)
 	assert.Contains(t, text, "crashed on request")
-	_, err = chromedp.Run(browser, chromedp.Poll[bool](`document.querySelector('#feed li[data-kind="worker-restarted"][data-worker="adm/cpu/w1"]') !== null`,
+	_, err = chromedp.Run(browser, chromedp.Poll[bool](`document.querySelector('#feed li[data-kind="worker-restarted"][data-worker="cpu/w1"]') !== null`,
 		chromedp.WithPollingMutation(), chromedp.WithPollingTimeout(10*time.Second)))
 	require.NoError(t, err, "the restart did not reach the feed")
 

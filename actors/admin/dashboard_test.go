@@ -140,7 +140,7 @@ func TestDashboardStream(t *testing.T) {
 	var e struct{ Kind, Pool, Worker, Level, Text string }
 	require.NoError(t, json.Unmarshal([]byte(m.data), &e))
 	assert.Equal(t, "fast", e.Pool)
-	assert.Equal(t, "adm/fast/w1", e.Worker)
+	assert.Equal(t, "fast/w1", e.Worker)
 	assert.Equal(t, "warn", e.Level)
 	assert.Contains(t, e.Text, "crashed on request")
 	s.until(t, "node", func(data string) bool { return strings.Contains(data, `"worker-restarted"`) })
