@@ -200,7 +200,12 @@ func TestDashboardInBrowser(t *testing.T) {
 	// Once the load stops and the node is idle, the page settles on what
 	// /status says.
 	stopLoad()
-	deadline := time.Now().Add(10 * time.Second)
+	// Each worker's last move to idle is an event: subscribed before the
+	// first check, a node not settled yet has one on its way.
+	states := n.Subscribe(1024, supervision.KindWorkerStateChanged)
+	defer states.Close()
+	settled := time.NewTimer(10 * time.Second)
+	defer settled.Stop()
 	for {
 		s := n.Stats()
 		idle := true
@@ -211,9 +216,11 @@ func TestDashboardInBrowser(t *testing.T) {
 		if idle {
 			break
 		}
-		// The node has no event for "idle": poll with a deadline.
-		require.True(t, time.Now().Before(deadline), "the node did not settle")
-		time.Sleep(5 * time.Millisecond)
+		select {
+		case <-states.Events():
+		case <-settled.C:
+			t.Fatal("the node did not settle")
+		}
 	}
 	st, err := admin.FetchStatus(ctx, nil, srv.Addr().String())
 	require.NoError(t, err)
@@ -237,6 +244,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 	}
 	var got pageState
+	deadline := time.Now().Add(10 * time.Second) // a bound on the page's frames, which it counts itself
 	for {
 		got, err = chromedp.Run(browser, chromedp.Evaluate[pageState](readPage))
 		require.NoError(t, err)
