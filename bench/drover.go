@@ -89,12 +89,7 @@ func startDroverHandler(cfg Config) (Pool, error) {
 	p := &droverPool{
 		futures:  newFIFO[*actors.Future](cfg.MaxInFlight),
 		slots:    make([]func(), cfg.MaxInFlight),
-		payloads: make([][]byte, cfg.MaxInFlight),
-	}
-	backing := make([]byte, 8*cfg.MaxInFlight)
-	for i := range p.payloads {
-		p.payloads[i] = backing[8*i : 8*i+8 : 8*i+8]
-		binary.LittleEndian.PutUint64(p.payloads[i], uint64(i))
+		payloads: slotPayloads(cfg.MaxInFlight),
 	}
 	// The handler reads its slot after the pool accepted the task, which
 	// happens after Submit wrote it; the slot is written again only after
@@ -145,12 +140,29 @@ func (p *droverPool) Close() error {
 		return nil
 	}
 	p.closed = true
+	return stopDroverNode(p.node)
+}
+
+// stopDroverNode drains a bench node: every task has been awaited by then.
+func stopDroverNode(n *actors.Node) error {
 	ctx, cancel := context.WithTimeout(context.Background(), droverStopTimeout)
 	defer cancel()
-	if _, err := p.node.Shutdown(ctx); err != nil {
+	if _, err := n.Shutdown(ctx); err != nil {
 		return fmt.Errorf("bench: drover shutdown: %w", err)
 	}
 	return nil
+}
+
+// slotPayloads returns n 8-byte payloads, the i-th holding i: the index of
+// the slot where a handler variant finds the harness's func.
+func slotPayloads(n int) [][]byte {
+	payloads := make([][]byte, n)
+	backing := make([]byte, 8*n)
+	for i := range payloads {
+		payloads[i] = backing[8*i : 8*i+8 : 8*i+8]
+		binary.LittleEndian.PutUint64(payloads[i], uint64(i))
+	}
+	return payloads
 }
 
 // droverLeanImpl is Drover's lean path: an actors.Submitter, which reuses
@@ -179,13 +191,10 @@ func startDroverLean(cfg Config) (Pool, error) {
 	}
 	p := &droverLeanPool{
 		slots:    make([]func(), cfg.MaxInFlight),
-		payloads: make([][]byte, cfg.MaxInFlight),
+		payloads: slotPayloads(cfg.MaxInFlight),
 		free:     make([]int, cfg.MaxInFlight),
 	}
-	backing := make([]byte, 8*cfg.MaxInFlight)
-	for i := range p.payloads {
-		p.payloads[i] = backing[8*i : 8*i+8 : 8*i+8]
-		binary.LittleEndian.PutUint64(p.payloads[i], uint64(i))
+	for i := range p.free {
 		p.free[i] = cfg.MaxInFlight - 1 - i
 	}
 	run := func(_ context.Context, payload []byte) ([]byte, error) {
@@ -232,10 +241,5 @@ func (p *droverLeanPool) Close() error {
 		return nil
 	}
 	p.closed = true
-	ctx, cancel := context.WithTimeout(context.Background(), droverStopTimeout)
-	defer cancel()
-	if _, err := p.node.Shutdown(ctx); err != nil {
-		return fmt.Errorf("bench: drover shutdown: %w", err)
-	}
-	return nil
+	return stopDroverNode(p.node)
 }

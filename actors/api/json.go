@@ -18,33 +18,28 @@ import (
 
 // appendSubmitResponse appends m as protojson would.
 func appendSubmitResponse(b []byte, m *protos.SubmitResponse) []byte {
-	o := object{b: append(b, '{')}
-	o.str("id", m.GetId())
-	if m.GetDuplicate() {
-		o.key("duplicate")
-		o.b = append(o.b, "true"...)
-	}
-	if r := m.GetResult(); r != nil {
-		o.key("result")
-		o.b = appendResult(o.b, r)
-	}
-	o.str("node", m.GetNode())
-	return append(o.b, '}')
+	return appendTaskObject(b, m.GetId(), "duplicate", m.GetDuplicate(), m.GetResult(), m.GetNode())
 }
 
 // appendTaskStatus appends m as protojson would.
 func appendTaskStatus(b []byte, m *protos.TaskStatus) []byte {
+	return appendTaskObject(b, m.GetId(), "done", m.GetDone(), m.GetResult(), m.GetNode())
+}
+
+// appendTaskObject appends the shape SubmitResponse and TaskStatus share:
+// id, a flag (left out when false), the result and the node.
+func appendTaskObject(b []byte, id, flag string, set bool, r *protos.TaskResult, node string) []byte {
 	o := object{b: append(b, '{')}
-	o.str("id", m.GetId())
-	if m.GetDone() {
-		o.key("done")
+	o.str("id", id)
+	if set {
+		o.key(flag)
 		o.b = append(o.b, "true"...)
 	}
-	if r := m.GetResult(); r != nil {
+	if r != nil {
 		o.key("result")
 		o.b = appendResult(o.b, r)
 	}
-	o.str("node", m.GetNode())
+	o.str("node", node)
 	return append(o.b, '}')
 }
 
