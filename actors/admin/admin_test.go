@@ -60,12 +60,32 @@ func shutdown(t *testing.T, n *actors.Node) {
 }
 
 // run submits a task and waits for its result.
+// run submits task, waits for its result, then for its worker to let it go
+// (the result is out before the worker's slot is free and the worker idle
+// again), so that the node's stats have settled.
 func run(t *testing.T, n *actors.Node, task actors.Task) error {
 	t.Helper()
+	states := n.Subscribe(64, supervision.KindWorkerStateChanged)
+	defer states.Close()
 	f, err := n.Submit(context.Background(), task)
 	require.NoError(t, err)
 	_, err = f.Wait(context.Background())
-	return err
+	timeout := time.NewTimer(10 * time.Second)
+	defer timeout.Stop()
+	for {
+		busy := 0
+		for _, p := range n.Stats().Pools {
+			busy += p.InFlight
+		}
+		if busy == 0 {
+			return err
+		}
+		select {
+		case <-states.Events(): // a worker went back to idle, say
+		case <-timeout.C:
+			t.Fatalf("%d tasks still held by workers after 10s", busy)
+		}
+	}
 }
 
 func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
