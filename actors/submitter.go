@@ -24,7 +24,10 @@ var ErrWindowFull = errors.New("drover: submitter window full")
 // Completion is the result of a task accepted by a Submitter, with the tag
 // given to Submit.
 type Completion struct {
-	Tag    uint64
+	// Tag is the tag the task was submitted with.
+	Tag uint64
+	// Result is the task's one result, as a Future's would be (Queued and
+	// Run are zero unless the task was timed: see LeanSampleEvery).
 	Result Result
 }
 
