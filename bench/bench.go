@@ -71,9 +71,11 @@ type Row struct {
 
 // Spread is the median and range of a figure over rounds.
 type Spread struct {
+	// Median is the middle value (the upper one of an even count).
 	Median float64 `json:"median"`
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
+	// Min and Max are the lowest and the highest.
+	Min float64 `json:"min"`
+	Max float64 `json:"max"`
 }
 
 // Config is what a workload asks of a pool; a plain value.

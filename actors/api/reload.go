@@ -11,8 +11,10 @@ import (
 // Kept is a setting that a reload could not change while the node runs,
 // and why.
 type Kept struct {
+	// Setting names it as the file does (`pool "work": concurrency`).
 	Setting string `json:"setting"`
-	Reason  string `json:"reason"`
+	// Reason says why it waits for a restart.
+	Reason string `json:"reason"`
 }
 
 // ReloadFunc reads the node's configuration again and applies what a
