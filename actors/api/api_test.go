@@ -415,7 +415,9 @@ func TestRateLimitPerConnection(t *testing.T) {
 	defer hc.CloseIdleConnections()
 	for i := 0; i < 2; i++ {
 		code, _, _ := httpDo(t, hc, "POST", url, "", []byte(`{"type":"echo"}`))
-		assert.Equal(t, http.StatusAccepted, code)
+		// Accepted: 202, or 200 with the result when the task had ended
+		// by the time the answer was written.
+		assert.Contains(t, []int{http.StatusAccepted, http.StatusOK}, code)
 	}
 	code, hdr, _ := httpDo(t, hc, "POST", url, "", []byte(`{"type":"echo"}`))
 	assert.Equal(t, http.StatusTooManyRequests, code)
