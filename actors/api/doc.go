@@ -11,7 +11,7 @@
 //	GET    /v1/tasks/{id}[?wait=1s]  the task's state (TaskStatus); 404 if unknown
 //	DELETE /v1/tasks/{id}        cancel it (CancelResponse); 404 if unknown
 //	POST   /v1/admin/reload      with WithReload: read the node's configuration again;
-//	                             200 {"applied", "kept"}, 422 when nothing changed,
+//	                             200 {"applied", "kept"}, 422 when nothing changed, 503 stopping,
 //	                             403 on a server with neither a token nor mutual TLS
 //
 // Over TLS, HTTP clients must speak HTTP/1.1 (curl --http1.1): a client

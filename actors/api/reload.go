@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/drover-go/drover/actors"
 )
 
 // Kept is a setting that a reload could not change while the node runs,
@@ -24,8 +27,9 @@ type Kept struct {
 type ReloadFunc func(ctx context.Context) (applied []string, kept []Kept, err error)
 
 // WithReload serves POST /v1/admin/reload, which calls f and answers
-// {"applied": [...], "kept": [{"setting", "reason"}]}, or 422 with the
-// error. The route is behind the API's authentication: a server with
+// {"applied": [...], "kept": [{"setting", "reason"}]}, 422 with the error
+// (nothing changed), or 503 once the node is stopping (an error wrapping
+// actors.ErrShuttingDown). The route is behind the API's authentication: a server with
 // neither a token (WithToken) nor mutual TLS (WithTLS verifying client
 // certificates) answers it 403, whatever else it serves.
 func WithReload(f ReloadFunc) Option {
@@ -54,7 +58,11 @@ func (s *Server) postReload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	applied, kept, err := s.o.reload(r.Context())
-	if err != nil {
+	switch {
+	case errors.Is(err, actors.ErrShuttingDown):
+		writeError(w, http.StatusServiceUnavailable, "SHUTTING_DOWN", err.Error())
+		return
+	case err != nil:
 		writeError(w, http.StatusUnprocessableEntity, "INVALID_CONFIG", err.Error())
 		return
 	}

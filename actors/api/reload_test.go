@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -19,9 +20,12 @@ import (
 func TestReloadRoute(t *testing.T) {
 	pool := actors.PoolConfig{Name: "p", Workers: 1}
 	calls := 0
-	fail := false
+	fail, stopping := false, false
 	reload := func(context.Context) ([]string, []api.Kept, error) {
 		calls++
+		if stopping {
+			return nil, nil, fmt.Errorf("%w: the node is stopping", actors.ErrShuttingDown)
+		}
 		if fail {
 			return nil, nil, errors.New("node.hcl:3:1: bad")
 		}
@@ -50,7 +54,11 @@ func TestReloadRoute(t *testing.T) {
 	code, _, body = httpDo(t, nil, http.MethodPost, url, "t", nil)
 	assert.Equal(t, http.StatusUnprocessableEntity, code)
 	assert.Equal(t, "INVALID_CONFIG", body["error"].(map[string]any)["code"])
-	assert.Equal(t, 2, calls)
+	stopping = true
+	code, _, body = httpDo(t, nil, http.MethodPost, url, "t", nil)
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Equal(t, "SHUTTING_DOWN", body["error"].(map[string]any)["code"])
+	assert.Equal(t, 3, calls)
 
 	_, err := api.Listen("127.0.0.1:0", fx.node, api.WithReload(nil))
 	assert.ErrorIs(t, err, api.ErrInvalidConfig)
