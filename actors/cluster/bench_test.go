@@ -77,18 +77,21 @@ func BenchmarkRemote(b *testing.B) {
 	}
 	impls := []struct {
 		name string
-		cmd  func(n, window int, addr string) string
+		cmd  func(n, window int, addr, name string) string
 	}{
-		{"drover", func(n, w int, _ string) string { return fmt.Sprintf("bench %d %d", n, w) }},
-		{"protoactor_request_echo", func(n, w int, addr string) string { return fmt.Sprintf("bench-raw %d %d %s echo", n, w, addr) }},
-		{"protoactor_request_pool", func(n, w int, addr string) string { return fmt.Sprintf("bench-raw %d %d %s pool", n, w, addr) }},
+		{"drover", func(n, w int, _, _ string) string { return fmt.Sprintf("bench %d %d", n, w) }},
+		{"protoactor_request_echo", func(n, w int, addr, _ string) string { return fmt.Sprintf("bench-raw %d %d %s echo", n, w, addr) }},
+		// B's node is named after the member: its pool actor is name/work.
+		{"protoactor_request_pool", func(n, w int, addr, name string) string {
+			return fmt.Sprintf("bench-raw %d %d %s pool %s", n, w, addr, name)
+		}},
 	}
 	for _, window := range []int{1000, 1} {
 		for _, impl := range impls {
 			b.Run("window="+strconv.Itoa(window)+"/"+impl.name, func(b *testing.B) {
 				a, bm := benchPair(b)
 				w := min(window, b.N)
-				cmd := impl.cmd(b.N, w, bm.address)
+				cmd := impl.cmd(b.N, w, bm.address, bm.name)
 				cpuB0 := bm.call("cpu", 10*time.Second)["seconds"].(float64)
 				b.ResetTimer()
 				r := a.call(cmd, 10*time.Minute)

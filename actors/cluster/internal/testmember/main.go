@@ -282,7 +282,7 @@ func command(m *cluster.Member, f []string) {
 	case "bench":
 		bench(m, num(1), num(2))
 	case "bench-raw":
-		benchRaw(m, num(1), num(2), arg(3), arg(4))
+		benchRaw(m, num(1), num(2), arg(3), arg(4), arg(5))
 	case "waitready":
 		ctx, cancel := context.WithTimeout(context.Background(), dur(1))
 		err := m.WaitView(ctx, func(cluster.View) bool { return m.Health().Ready })
@@ -389,12 +389,12 @@ func bench(m *cluster.Member, n, window int) {
 }
 
 // benchRaw runs n protoactor request/responses (a RequestFuture each) to
-// addr's echo actor, or to its pool "work" (target "pool"), from window
-// goroutines like bench.
-func benchRaw(m *cluster.Member, n, window int, addr, target string) {
+// addr's echo actor, or to its pool "work" (target "pool"; the node there
+// is named after its member, node), from window goroutines like bench.
+func benchRaw(m *cluster.Member, n, window int, addr, target, node string) {
 	pid := actor.NewPID(addr, "bench-echo")
 	if target == "pool" {
-		pid = actor.NewPID(addr, "drover/work")
+		pid = actor.NewPID(addr, node+"/work")
 	}
 	root := m.System().Root
 	report(m, "bench-raw", n, window, func() error {
