@@ -90,6 +90,16 @@ func (echoActor) Receive(c actor.Context) {
 	}
 }
 
+// waitEcho waits for an echo task's result and checks it gave the payload
+// back.
+func waitEcho(f *actors.Future) error {
+	r, err := f.Wait(context.Background())
+	if err == nil && !bytes.Equal(r.Output, payload) {
+		err = fmt.Errorf("echo returned %q", r.Output)
+	}
+	return err
+}
+
 func BenchmarkStream(b *testing.B) {
 	_, s := echoNode(b)
 	c, err := client.Dial(s.Addr().String(), client.WithWindow(inFlight))
@@ -127,10 +137,7 @@ func BenchmarkStream(b *testing.B) {
 				for i := w; i < total; i += inFlight {
 					f, err := c.Submit(context.Background(), actors.Task{Type: "echo", Payload: payload})
 					if err == nil {
-						var r actors.Result
-						if r, err = f.Wait(context.Background()); err == nil && !bytes.Equal(r.Output, payload) {
-							err = fmt.Errorf("echo returned %q", r.Output)
-						}
+						err = waitEcho(f)
 					}
 					if err != nil {
 						errs <- err
@@ -167,11 +174,7 @@ func BenchmarkStream(b *testing.B) {
 			if err != nil {
 				return err
 			}
-			r, err := f.Wait(context.Background())
-			if err == nil && !bytes.Equal(r.Output, payload) {
-				err = fmt.Errorf("echo returned %q", r.Output)
-			}
-			return err
+			return waitEcho(f)
 		}
 	}
 	// Warm both up (connections, endpoint writers).
