@@ -41,7 +41,8 @@ func (a *poolActor) receiveEnvelope(c actor.Context, m any) {
 }
 
 // TaskFromEnvelope converts a task envelope to a Task. A protobuf message
-// payload (env.Message) reaches the handler as its serialized bytes.
+// payload (env.Message) reaches the handler as its serialized bytes. The
+// Task is Timed: a result that goes back over the wire carries its timings.
 func TaskFromEnvelope(env *protos.TaskEnvelope) (Task, error) { return taskFromEnvelope(env) }
 
 func taskFromEnvelope(env *protos.TaskEnvelope) (Task, error) {
@@ -52,6 +53,7 @@ func taskFromEnvelope(env *protos.TaskEnvelope) (Task, error) {
 		Key:        env.GetKey(),
 		Payload:    env.GetPayload(),
 		Idempotent: env.GetIdempotent(),
+		Timed:      true,
 	}
 	if msg := env.GetMessage(); msg != nil && len(t.Payload) == 0 {
 		t.Payload = msg.GetValue()

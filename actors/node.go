@@ -597,16 +597,22 @@ func (n *Node) prepare(ctx context.Context, t *Task, onDone func(Result), sub *S
 	}
 	f.fn, f.handler, f.typ, f.payload = t.Func, h, t.Type, t.Payload
 	f.pool, f.level = p, int8(t.Priority.level())
-	if sub == nil || sub.sample() || p.cfg.Aging > 0 {
+	timeout := t.Timeout
+	if timeout == 0 && sub == nil { // a Submitter's tasks have no timer (admits)
+		timeout = time.Duration(p.taskTimeout.Load())
+	}
+	var sample bool
+	if sub != nil {
+		sample = sub.sample()
+	} else {
+		sample = sampled()
+	}
+	if t.Timed || sample || timeout > 0 || p.cfg.Aging > 0 {
 		f.accepted = n.clock() // a zero accepted says the task is not timed
 	}
 	if t.Key != "" {
 		f.key = router.Key(t.Key)
 		f.extra().routeKey = t.Key
-	}
-	timeout := t.Timeout
-	if timeout == 0 && sub == nil { // a Submitter's tasks have no timer (admits)
-		timeout = time.Duration(p.taskTimeout.Load())
 	}
 	if timeout > 0 {
 		f.extra().deadline = f.accepted + int64(timeout)

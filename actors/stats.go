@@ -70,9 +70,9 @@ type PoolStats struct {
 	// QueueWait is the distribution of the time tasks waited in the queue
 	// (acceptance to first start); Run the distribution of handler run
 	// times. Both are histograms with quantiles (QueueWait.Quantile(0.99)).
-	// They hold every task of Submit and a sample of a Submitter's tasks
-	// (one in LeanSampleEvery), whose path reads no clock for the others:
-	// their counts are not task counts (Completed and Failed are).
+	// They hold the timed tasks: those with Task.Timed or a timeout, and a
+	// sample of the others (one in TimingSampleEvery), whose path reads no
+	// clock: their counts are not task counts (Completed and Failed are).
 	QueueWait, Run HistogramSnapshot
 	// WorkersByState counts workers per state, indexed by WorkerState.
 	WorkersByState [6]int

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 )
@@ -11,11 +12,13 @@ import (
 // MaxSubmitterWindow bounds a Submitter's window.
 const MaxSubmitterWindow = 1 << 20
 
-// LeanSampleEvery is how often a Submitter's task is timed: one in
-// LeanSampleEvery records its queue wait and run time in its pool's
-// histograms and its Result. The others read no clock; their Result's
-// Queued and Run are zero. (In a pool with Aging every task is timed.)
-const LeanSampleEvery = 16
+// TimingSampleEvery is how often a task that did not ask for its timings
+// (Task.Timed) and has no timeout is timed: one in TimingSampleEvery (for a
+// Submitter exactly, for Node.Submit on average) records its queue wait and
+// run time in its pool's histograms and its Result. The others read no
+// clock; their Result's Queued and Run are zero. (In a pool with Aging
+// every task is timed.) It is a power of two.
+const TimingSampleEvery = 16
 
 // ErrWindowFull is returned by a Submitter's Submit and TrySubmit while the
 // Submitter holds its whole window of results that Next has not taken.
@@ -27,7 +30,7 @@ type Completion struct {
 	// Tag is the tag the task was submitted with.
 	Tag uint64
 	// Result is the task's one result, as a Future's would be (Queued and
-	// Run are zero unless the task was timed: see LeanSampleEvery).
+	// Run are zero unless the task was timed: see TimingSampleEvery).
 	Result Result
 }
 
@@ -40,7 +43,7 @@ type Completion struct {
 // Timeout, a Context or retries, or for a pool with a TaskTimeout or a
 // retry policy, is refused with ErrInvalidTask naming the field (use
 // Node.Submit for those). Other fields mean what they mean for Node.Submit.
-// It reads no clock per task: one task in LeanSampleEvery is timed, for the
+// It reads no clock per task: one task in TimingSampleEvery is timed, for the
 // pool's histograms; the others' Result.Queued and Result.Run are zero.
 //
 // Submit, TrySubmit and Next may be called from different goroutines (one
@@ -53,8 +56,24 @@ type Submitter struct {
 	made    atomic.Int64  // records made (tests check that they are reused)
 	seq     atomic.Uint64 // tasks prepared, for the timing sample
 
-	mu   sync.Mutex
-	free []*Future // records ready for reuse, at most twice the window
+	mu    sync.Mutex
+	free  []*Future // records ready for reuse, at most twice the window
+	route leanRoute // the last route a plain task took
+}
+
+// leanRoute is where the last plain task (see plain) of a Submitter went:
+// its pool and handler, as resolved from the task's Pool, Kind and Type in
+// the node's handler table of the time. A next task with the same fields
+// takes the same route without the node's lookups.
+type leanRoute struct {
+	ok       bool
+	pool     string
+	hasKind  bool
+	kind     Kind
+	typ      string
+	handlers *map[string]Handler
+	p        *pool
+	h        Handler
 }
 
 // NewSubmitter returns a Submitter for the node with a window of 1 to
@@ -88,11 +107,97 @@ func (s *Submitter) submit(ctx context.Context, t Task, tag uint64, wait bool) e
 		s.held.Add(-1)
 		return fmt.Errorf("%w: %d results wait for Next", ErrWindowFull, s.window)
 	}
+	if f := s.fast(&t, tag); f != nil {
+		if err := f.pool.submit(ctx, f, wait); err != nil {
+			s.unused(f)
+			s.held.Add(-1)
+			return err
+		}
+		return nil
+	}
 	if _, err := s.n.accept(ctx, t, wait, nil, s, tag); err != nil {
 		s.held.Add(-1)
 		return err
 	}
+	if s.plain(&t) {
+		s.learn(&t)
+	}
 	return nil
+}
+
+// plain reports whether t asks for nothing but a pool, a handler (or Func),
+// a priority and a payload: the tasks the fast path takes.
+func (s *Submitter) plain(t *Task) bool {
+	return t.Context == nil && t.Timeout == 0 && t.Retry.MaxAttempts <= 1 && t.Retry.MaxAttempts >= 0 &&
+		t.ID == "" && t.Key == "" && t.OnResult == nil && !t.Timed && t.Priority <= PriorityLow &&
+		(t.Func != nil || t.Type != "") && len(t.Payload) <= s.n.maxPayload
+}
+
+// fast returns the record of a plain task that takes the Submitter's last
+// route in a node and pool that ask for no more checks (no pressure, no
+// breakers, no TaskTimeout), ready for its pool; or nil, and the task
+// takes the node's whole admission. It makes the same decisions, with
+// fewer lookups.
+func (s *Submitter) fast(t *Task, tag uint64) *Future {
+	n := s.n
+	if !s.plain(t) || n.closing.Load() || n.pressure.Load() != pressureNormal {
+		return nil
+	}
+	s.mu.Lock()
+	r := &s.route
+	if !r.ok || t.Pool != r.pool || t.HasKind != r.hasKind || (t.HasKind && t.Kind != r.kind) ||
+		(t.Func == nil && (t.Type != r.typ || n.handlers.Load() != r.handlers)) {
+		s.mu.Unlock()
+		return nil
+	}
+	p, h := r.p, r.h
+	if p.taskTimeout.Load() > 0 || p.breakers.Load() != nil {
+		s.mu.Unlock()
+		return nil
+	}
+	var f *Future
+	if k := len(s.free); k > 0 {
+		f = s.free[k-1]
+		s.free[k-1] = nil
+		s.free = s.free[:k-1]
+	}
+	s.mu.Unlock()
+	if f == nil {
+		f = s.newRecord()
+	}
+	f.lean.tag = tag
+	f.lean.refs.Store(2) // the result, not yet taken by Next; the pool, not yet done
+	if t.Func != nil {
+		h = nil
+	}
+	f.fn, f.handler, f.typ, f.payload = t.Func, h, t.Type, t.Payload
+	f.pool, f.level = p, int8(t.Priority.level())
+	if s.sample() || p.cfg.Aging > 0 {
+		f.accepted = n.clock() // a zero accepted says the task is not timed
+	} else {
+		f.accepted = 0
+	}
+	return f
+}
+
+// learn keeps the route of a plain task the node has just admitted, so
+// that the next with the same fields takes the fast path.
+func (s *Submitter) learn(t *Task) {
+	n := s.n
+	p, err := n.poolFor(t)
+	if err != nil || p.cfg.Kind == KindProcess || p.cfg.Retry.MaxAttempts > 1 {
+		return
+	}
+	handlers := n.handlers.Load()
+	var h Handler
+	if t.Func == nil {
+		if h = (*handlers)[t.Type]; h == nil {
+			return
+		}
+	}
+	s.mu.Lock()
+	s.route = leanRoute{ok: true, pool: t.Pool, hasKind: t.HasKind, kind: t.Kind, typ: t.Type, handlers: handlers, p: p, h: h}
+	s.mu.Unlock()
 }
 
 // TrySubmitBatch accepts tasks in order, each with the tag of the same
@@ -143,7 +248,11 @@ func (s *Submitter) Next(ctx context.Context) (Completion, error) {
 	}
 	s.held.Add(-1)
 	c := Completion{Tag: f.lean.tag, Result: f.result()}
-	f.drop() // usually the last hold: the runner let go when it delivered
+	// Usually the last hold: a runner lets go before it delivers, and then
+	// no other holder is left to take.
+	if f.lean.refs.Load() == 1 || f.lean.refs.Add(-1) == 0 {
+		s.reuse(f)
+	}
 	return c, nil
 }
 
@@ -152,7 +261,11 @@ func (s *Submitter) Next(ctx context.Context) (Completion, error) {
 func (s *Submitter) Pending() int { return int(s.held.Load()) }
 
 // sample reports whether the next task is one of the timed sample.
-func (s *Submitter) sample() bool { return s.seq.Add(1)%LeanSampleEvery == 1 }
+func (s *Submitter) sample() bool { return s.seq.Add(1)%TimingSampleEvery == 1 }
+
+// sampled reports whether a task of Node.Submit is one of the timed sample:
+// a cheap per-thread random draw, so that submitters share no counter.
+func sampled() bool { return rand.Uint32()&(TimingSampleEvery-1) == 0 }
 
 // admits checks what the lean path cannot take.
 func (s *Submitter) admits(t *Task, p *pool) error {
@@ -181,12 +294,26 @@ func (s *Submitter) record(tag uint64) *Future {
 	}
 	s.mu.Unlock()
 	if f == nil {
-		f = &Future{lean: &leanRecord{sub: s}}
-		s.made.Add(1)
+		f = s.newRecord()
 	}
 	f.lean.tag = tag
 	f.lean.refs.Store(2) // the result, not yet taken by Next; the pool, not yet done
 	return f
+}
+
+// leanFuture is a Submitter's task record: a Future and its leanRecord in
+// one object, so that Next finds both in the lines it reads anyway.
+type leanFuture struct {
+	f Future
+	l leanRecord
+}
+
+// newRecord makes a task record while the window fills.
+func (s *Submitter) newRecord() *Future {
+	r := &leanFuture{l: leanRecord{sub: s}}
+	r.f.lean = &r.l
+	s.made.Add(1)
+	return &r.f
 }
 
 // unused takes back a record whose task was refused.
@@ -200,15 +327,15 @@ func (s *Submitter) deliver(f *Future) { s.results <- f }
 
 // reuse clears a record nobody holds any more and keeps it for a next task.
 func (s *Submitter) reuse(f *Future) {
+	// Fields that every admission sets (fn, handler, typ, payload, pool,
+	// level, accepted) or that the pool left clear (where, prev, next, and
+	// wait, which no caller can ask for) stay as they are; the result's
+	// references are dropped, so that a kept record holds no output.
 	f.state.Store(jobPending)
-	f.where, f.level, f.attempt = nowhere, 0, 0
-	f.wait.Store(nil)
-	f.pool, f.worker, f.prev, f.next = nil, nil, nil, nil
-	f.fn, f.handler, f.typ, f.payload, f.key, f.accepted, f.x = nil, nil, "", nil, 0, 0, nil
+	f.attempt, f.worker, f.key, f.x = 0, nil, 0, nil
 	f.startedNs.Store(0)
 	f.out, f.value, f.err = nil, nil, nil
-	f.queuedNs, f.runNs, f.cpuNs = 0, 0, 0
-	f.lean.tag = 0
+	f.queuedNs = 0
 	s.mu.Lock()
 	// Records in use: the window's undelivered tasks, and a few delivered
 	// whose runner has not let go yet; more than twice the window are not

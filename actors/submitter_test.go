@@ -267,7 +267,7 @@ func TestSubmitterBatch(t *testing.T) {
 	assert.Equal(t, 3, small.Pending())
 }
 
-// TestSubmitterSamplesTimings: one task in LeanSampleEvery is timed (its
+// TestSubmitterSamplesTimings: one task in TimingSampleEvery is timed (its
 // Result and the pool's histograms say how long it waited and ran); the
 // others read no clock.
 func TestSubmitterSamplesTimings(t *testing.T) {
@@ -275,7 +275,7 @@ func TestSubmitterSamplesTimings(t *testing.T) {
 		actors.WithHandler("echo", func(_ context.Context, p []byte) ([]byte, error) { return p, nil }))
 	s, err := n.NewSubmitter(1)
 	require.NoError(t, err)
-	const tasks = 10 * actors.LeanSampleEvery
+	const tasks = 10 * actors.TimingSampleEvery
 	timed := 0
 	for i := range tasks {
 		require.NoError(t, s.Submit(context.Background(), actors.Task{Type: "echo"}, uint64(i)))
@@ -288,8 +288,8 @@ func TestSubmitterSamplesTimings(t *testing.T) {
 	}
 	st := n.Stats().Pools[0]
 	assert.Equal(t, uint64(tasks), st.Completed)
-	assert.Equal(t, uint64(tasks/actors.LeanSampleEvery), st.Run.Count)
-	assert.Equal(t, uint64(tasks/actors.LeanSampleEvery), st.QueueWait.Count)
-	assert.LessOrEqual(t, timed, tasks/actors.LeanSampleEvery)
+	assert.Equal(t, uint64(tasks/actors.TimingSampleEvery), st.Run.Count)
+	assert.Equal(t, uint64(tasks/actors.TimingSampleEvery), st.QueueWait.Count)
+	assert.LessOrEqual(t, timed, tasks/actors.TimingSampleEvery)
 	assert.Positive(t, timed, "the sampled tasks' results are timed")
 }

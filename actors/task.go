@@ -154,6 +154,10 @@ type Task struct {
 	// own context only bounds the wait for room. A Context already ended
 	// at submission refuses the task with ErrCanceled.
 	Context context.Context
+	// Timed asks for the task's exact Result.Queued and Result.Run. Other
+	// tasks read no clock, but those with a timeout and about one in
+	// TimingSampleEvery, which feed the pool's histograms.
+	Timed bool
 	// OnResult, when set, is called once with the task's result, right
 	// after Future.Done closes, on the goroutine that ended the task:
 	// possibly before Submit returns. It must return quickly and
@@ -209,9 +213,12 @@ type Result struct {
 	// that failed it ("" for a Future of a Promise completed without one).
 	// In a cluster it is the member's name.
 	Node string
-	// Queued is the time from acceptance to start (or to the result, if it never ran).
+	// Queued is the time from acceptance to start (or to the result, if it
+	// never ran). Like Run, it is measured for timed tasks only: those with
+	// Task.Timed or a timeout, and about one in TimingSampleEvery of the
+	// others (the sample behind the pool's histograms); zero otherwise.
 	Queued time.Duration
-	// Run is the time the handler ran.
+	// Run is the time the handler ran, for a timed task (see Queued).
 	Run time.Duration
 	// CPU is the CPU time the handler used, where the worker measures it
 	// (process workers on Linux); zero otherwise.
@@ -415,9 +422,22 @@ func (f *Future) result() Result {
 }
 
 // finish records the terminal result if none was recorded yet, counts it in
-// the pool's stats before anyone can see it, and reports whether this call
-// recorded it. w is the worker that ran the task, or nil.
+// the pool's stats before anyone can see it, publishes it, and reports
+// whether this call recorded it. w is the worker that ran the task, or nil.
 func (f *Future) finish(res Result, w *worker) bool {
+	if !f.claim(res, w) {
+		return false
+	}
+	f.publish()
+	return true
+}
+
+// claim records the terminal result if none was recorded yet and counts it
+// in the pool's stats, without making it visible: publish does that. It
+// reports whether this call recorded it. A runner claims, lets go of the
+// task in the pool's lists, then publishes, so that a caller who sees the
+// result also sees the slot free and the task out of the pool's lists.
+func (f *Future) claim(res Result, w *worker) bool {
 	for {
 		s := f.state.Load()
 		if s >= jobClaimed {
@@ -446,17 +466,29 @@ func (f *Future) finish(res Result, w *worker) bool {
 			x.stopCtx()
 		}
 	}
-	f.state.Store(jobDone)
-	if old := f.wait.Swap(closedWaiter); old != nil && old != closedWaiter {
-		close(old.ch)
+	return true
+}
+
+// publish makes a claimed result visible: Done closes, OnResult runs, and a
+// Submitter's record goes to its Next, which is the last touch of it.
+func (f *Future) publish() {
+	if x := f.x; x != nil && x.onDone != nil {
+		f.state.Store(jobDone)
+		if old := f.wait.Swap(closedWaiter); old != nil && old != closedWaiter {
+			close(old.ch)
+		}
+		x.onDone(f.result())
+	} else if f.lean == nil {
+		f.state.Store(jobDone)
+		if old := f.wait.Swap(closedWaiter); old != nil && old != closedWaiter {
+			close(old.ch)
+		}
 	}
-	if f.x != nil && f.x.onDone != nil {
-		f.x.onDone(f.result())
-	}
+	// A Submitter's record has no Done or Wait: no handle of it reaches a
+	// caller. Its state stays claimed, which is ended, until reuse.
 	if l := f.lean; l != nil {
 		l.sub.deliver(f) // Next reads the result and drops its hold
 	}
-	return true
 }
 
 // finishOut is finish for a task the pool no longer holds in any list or

@@ -59,6 +59,11 @@ type worker struct {
 	name  string
 	inbox chan *Future
 
+	// The fields above are read on every task (a result names its worker);
+	// those below are written as tasks run. Apart, a reader of the name
+	// does not wait for the line that runners write.
+	_ [64 - 48]byte
+
 	// completed counts the tasks its runners completed; Stats sums the
 	// workers' counts, so that runners of different workers share no
 	// counter on the per-task path.
@@ -344,9 +349,18 @@ func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, pan
 		!p.quarantined(f.ID()) && f.state.CompareAndSwap(jobRunning, jobPending) {
 		return p.release(w, f, false, true, true), 0, false
 	}
-	f.finish(res, w)
+	claimed := f.claim(res, w)
 	next = p.release(w, f, panicked, false, !panicked)
-	f.poolDone() // the runner's last touch of f
+	if claimed {
+		// Out of every list of the pool: the result's hold is the last, and
+		// publishing is the runner's last touch of f.
+		if f.lean != nil {
+			f.lean.refs.Add(-1)
+		}
+		f.publish()
+	} else {
+		f.poolDone() // the runner's last touch of f
+	}
 	if panicked {
 		inc.sys.Root.Send(inc.pool, crashWorker{w: w, inc: inc, err: res.Err})
 	}

@@ -28,7 +28,7 @@ func TestSamplerRates(t *testing.T) {
 	s.sample(t0)
 	runTasks := func(k int, fail bool) {
 		for range k {
-			f, err := n.Submit(context.Background(), actors.Task{Pool: "p", Func: func(context.Context) (any, error) {
+			f, err := n.Submit(context.Background(), actors.Task{Pool: "p", Timed: true, Func: func(context.Context) (any, error) {
 				if fail {
 					return nil, errors.New("no")
 				}
