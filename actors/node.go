@@ -789,7 +789,7 @@ func (n *Node) runningHandlers() int {
 	total := 0
 	for _, p := range n.pools {
 		p.mu.Lock()
-		total += p.inflight.n
+		total += p.inflight
 		p.mu.Unlock()
 		total += int(p.abandoned.Load())
 	}

@@ -53,7 +53,7 @@ type pool struct {
 	strategy router.Strategy
 	workers  []*worker
 	queue    jobQueue
-	inflight jobList
+	inflight int             // jobs handed to workers: the sum of their running lists
 	retrying jobList         // waiting for a retry's backoff
 	waiters  []chan struct{} // Submit calls waiting for room, oldest first
 	// state is the pool's lifecycle state: written by the pool actor only
@@ -370,8 +370,7 @@ func (p *pool) checkStuck(f *Future) {
 		return
 	}
 	w, inc := f.worker, f.x.inc
-	p.inflight.remove(f)
-	f.where = nowhere
+	p.landLocked(f)
 	w.inflight--
 	p.strategy.Done(w.id)
 	if w.inflight == 0 && w.state == WorkerBusy {
@@ -410,10 +409,8 @@ func (p *pool) dispatchToLocked(self *worker) (handed *Future) {
 			return
 		}
 		p.queue.remove(f)
-		p.inflight.pushBack(f)
-		f.where = inFlight
 		w := p.workers[id]
-		f.worker = w
+		p.flyLocked(f, w)
 		if f.x != nil {
 			f.x.inc = w.inc
 		}
@@ -443,8 +440,7 @@ func (p *pool) release(w *worker, f *Future, crashed, retry, wantNext bool) (nex
 		p.abandoned.Add(-1)
 		return nil
 	}
-	p.inflight.remove(f)
-	f.where = nowhere
+	p.landLocked(f)
 	if retry {
 		p.retryLocked(f)
 	}
@@ -458,8 +454,7 @@ func (p *pool) release(w *worker, f *Future, crashed, retry, wantNext bool) (nex
 		}
 		next = p.queue.peek(p.cfg.Aging, now)
 		p.queue.remove(next)
-		p.inflight.pushBack(next)
-		next.where, next.worker = inFlight, w
+		p.flyLocked(next, w)
 		if next.x != nil {
 			next.x.inc = w.inc
 		}
@@ -485,6 +480,22 @@ func (p *pool) release(w *worker, f *Future, crashed, retry, wantNext bool) (nex
 		p.node.system.Root.Send(p.pid, retireWorker{w: w})
 	}
 	return next
+}
+
+// flyLocked hands f to w: it joins w's running list, which only w's
+// runners and the pool's control paths touch, so that the links of tasks
+// on different workers never share a write.
+func (p *pool) flyLocked(f *Future, w *worker) {
+	w.running.pushBack(f)
+	p.inflight++
+	f.where, f.worker = inFlight, w
+}
+
+// landLocked takes f, in flight, off its worker's running list.
+func (p *pool) landLocked(f *Future) {
+	f.worker.running.remove(f)
+	p.inflight--
+	f.where = nowhere
 }
 
 // canRunLocked reports whether a worker is live or on its way back (starting
@@ -524,8 +535,7 @@ func (p *pool) requeueInboxLocked(w *worker) {
 		w.inflight--
 		p.strategy.Done(w.id)
 		if f.where == inFlight {
-			p.inflight.remove(f)
-			f.where = nowhere
+			p.landLocked(f)
 		}
 		if !f.ended() {
 			back = append(back, f)
@@ -586,7 +596,7 @@ func (p *pool) dropWaiterLocked(room chan struct{}) bool {
 }
 
 func (p *pool) checkIdleLocked() {
-	if p.state >= PoolDraining && p.queue.len() == 0 && p.inflight.n == 0 && p.retrying.n == 0 {
+	if p.state >= PoolDraining && p.queue.len() == 0 && p.inflight == 0 && p.retrying.n == 0 {
 		select {
 		case <-p.idle:
 		default:
@@ -763,8 +773,10 @@ func (p *pool) failRemaining() {
 		p.queue.remove(f)
 		f.where = nowhere
 	}
-	for f := p.inflight.head; f != nil; f = f.next {
-		held = append(held, f)
+	for _, w := range p.workers {
+		for f := w.running.head; f != nil; f = f.next {
+			held = append(held, f)
+		}
 	}
 	for f := p.retrying.head; f != nil; {
 		next := f.next

@@ -122,7 +122,7 @@ func (a *poolActor) autoscale(c actor.Context) {
 	}
 	util := 1.0
 	if live > 0 {
-		util = float64(p.inflight.n) / float64(live*p.cfg.Concurrency)
+		util = float64(p.inflight) / float64(live*p.cfg.Concurrency)
 	}
 	depth := p.queue.len()
 	if depth > 0 && util >= pol.UpUtilization && !pressure {

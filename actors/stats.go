@@ -142,7 +142,7 @@ func (p *pool) stats() PoolStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ps.QueueDepth = p.queue.depths()
-	ps.InFlight = p.inflight.n
+	ps.InFlight = p.inflight
 	ps.PeakWorkers = p.peak
 	ps.MinWorkers, ps.MaxWorkers = p.cfg.MinWorkers, p.cfg.MaxWorkers // Reconfigure writes them under mu
 	ps.QueueCapacity = p.cfg.QueueCapacity

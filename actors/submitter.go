@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // MaxSubmitterWindow bounds a Submitter's window.
@@ -52,7 +53,7 @@ type Submitter struct {
 	n       *Node
 	window  int64
 	held    atomic.Int64  // accepted tasks whose Completion Next has not taken
-	results chan *Future  // ended tasks' records; never blocks: it holds at most window items
+	results chan leanDone // ended tasks; never blocks: it holds at most window items
 	made    atomic.Int64  // records made (tests check that they are reused)
 	seq     atomic.Uint64 // tasks prepared, for the timing sample
 
@@ -85,7 +86,7 @@ func (n *Node) NewSubmitter(window int) (*Submitter, error) {
 	return &Submitter{
 		n:       n,
 		window:  int64(window),
-		results: make(chan *Future, window),
+		results: make(chan leanDone, window),
 	}, nil
 }
 
@@ -236,22 +237,24 @@ func (s *Submitter) TrySubmitBatch(tasks []Task, tags []uint64) (int, error) {
 // Next returns the Completion of an accepted task, waiting until one ends
 // or ctx ends (then it returns ctx's error and takes nothing).
 func (s *Submitter) Next(ctx context.Context) (Completion, error) {
-	var f *Future
+	var d leanDone
 	select {
-	case f = <-s.results:
+	case d = <-s.results:
 	default:
 		select {
-		case f = <-s.results:
+		case d = <-s.results:
 		case <-ctx.Done():
 			return Completion{}, ctx.Err()
 		}
 	}
 	s.held.Add(-1)
-	c := Completion{Tag: f.lean.tag, Result: f.result()}
-	// Usually the last hold: a runner lets go before it delivers, and then
-	// no other holder is left to take.
-	if f.lean.refs.Load() == 1 || f.lean.refs.Add(-1) == 0 {
-		s.reuse(f)
+	c := Completion{Tag: d.tag, Result: Result{Output: d.out, Value: d.value, Err: d.err, Worker: d.worker, Node: s.n.name,
+		Queued: time.Duration(d.queued), Run: time.Duration(d.run), CPU: time.Duration(d.cpu)}}
+	switch {
+	case d.sole:
+		s.keep(d.f) // cleared by the runner, which let go before it delivered
+	case d.f.lean.refs.Add(-1) == 0:
+		s.reuse(d.f)
 	}
 	return c, nil
 }
@@ -322,20 +325,56 @@ func (s *Submitter) unused(f *Future) {
 	s.reuse(f)
 }
 
-// deliver hands an ended task's record, which holds its result, to Next.
-func (s *Submitter) deliver(f *Future) { s.results <- f }
+// leanDone is an ended task of a Submitter on its way to Next. Its result
+// travels in it, so that Next reads nothing of the record (the record's
+// lines stay with the runner that wrote them); with sole, the runner has
+// let go of the record and cleared it, and Next only keeps it for reuse.
+type leanDone struct {
+	f                *Future
+	tag              uint64
+	worker           string
+	out              []byte
+	value            any
+	err              error
+	queued, run, cpu int64
+	sole             bool
+}
+
+// deliver hands an ended task to Next. sole says that its result is the
+// only hold left on the record: the record is cleared here, by the
+// goroutine that wrote it, before it goes.
+func (s *Submitter) deliver(f *Future, sole bool) {
+	d := leanDone{f: f, tag: f.lean.tag, out: f.out, value: f.value, err: f.err, queued: f.queuedNs, run: f.runNs, cpu: f.cpuNs, sole: sole}
+	if f.startedNs.Load() > 0 && f.worker != nil {
+		d.worker = f.worker.name // it started there
+	}
+	if sole {
+		f.clear()
+	}
+	s.results <- d
+}
 
 // reuse clears a record nobody holds any more and keeps it for a next task.
 func (s *Submitter) reuse(f *Future) {
-	// Fields that every admission sets (fn, handler, typ, payload, pool,
-	// level, accepted) or that the pool left clear (where, prev, next, and
-	// wait, which no caller can ask for) stay as they are; the result's
-	// references are dropped, so that a kept record holds no output.
+	f.clear()
+	s.keep(f)
+}
+
+// clear readies a record nobody but its result holds for a next task.
+// Fields that every admission sets (fn, handler, typ, payload, pool, level,
+// accepted) or that the pool left clear (where, prev, next, and wait, which
+// no caller can ask for) stay as they are; the result's references are
+// dropped, so that a kept record holds no output.
+func (f *Future) clear() {
 	f.state.Store(jobPending)
 	f.attempt, f.worker, f.key, f.x = 0, nil, 0, nil
 	f.startedNs.Store(0)
 	f.out, f.value, f.err = nil, nil, nil
 	f.queuedNs = 0
+}
+
+// keep puts a cleared record on the free list.
+func (s *Submitter) keep(f *Future) {
 	s.mu.Lock()
 	// Records in use: the window's undelivered tasks, and a few delivered
 	// whose runner has not let go yet; more than twice the window are not

@@ -70,6 +70,7 @@ type worker struct {
 	completed atomic.Uint64
 
 	// under pool.mu
+	running   jobList // the tasks handed to it, in its inbox or running
 	state     WorkerState
 	inflight  int
 	weight    int // its share for the weighted strategy, as given to the router
@@ -354,10 +355,7 @@ func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, pan
 	if claimed {
 		// Out of every list of the pool: the result's hold is the last, and
 		// publishing is the runner's last touch of f.
-		if f.lean != nil {
-			f.lean.refs.Add(-1)
-		}
-		f.publish()
+		f.publishSole(f.lean != nil && f.lean.refs.Add(-1) == 1)
 	} else {
 		f.poolDone() // the runner's last touch of f
 	}
