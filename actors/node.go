@@ -607,7 +607,7 @@ func (n *Node) prepare(ctx context.Context, t *Task, onDone func(Result), sub *S
 	} else {
 		sample = sampled()
 	}
-	if t.Timed || sample || timeout > 0 || p.cfg.Aging > 0 {
+	if t.Timed || sample || timeout > 0 || p.aging.Load() > 0 {
 		f.accepted = n.clock() // a zero accepted says the task is not timed
 	}
 	if t.Key != "" {

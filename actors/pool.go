@@ -39,6 +39,7 @@ type pool struct {
 	rootStrategy *supervision.Strategy
 	breakers     atomic.Pointer[breakers] // nil without PoolConfig.Breaker; Reconfigure replaces it
 	taskTimeout  atomic.Int64             // PoolConfig.TaskTimeout, which Reconfigure changes
+	aging        atomic.Int64             // PoolConfig.Aging, for admission outside mu
 	startWorkers int                      // the workers the node waits for (WaitReady)
 
 	// timers holds every timer of the pool; they stop when it halts.
@@ -141,6 +142,7 @@ func newPool(n *Node, cfg PoolConfig) (*pool, error) {
 		p.breakers.Store(brs)
 	}
 	p.taskTimeout.Store(int64(cfg.TaskTimeout))
+	p.aging.Store(int64(cfg.Aging))
 	p.runCtx, p.cancelRun = context.WithCancel(context.Background())
 	p.peak, p.startWorkers = cfg.Workers, cfg.Workers
 	p.addSlotsLocked(cfg.MaxWorkers, cfg.Concurrency)

@@ -182,6 +182,7 @@ func (a *poolActor) reconfigure(c actor.Context, m reconfigurePool) {
 	}
 	p.cfg.MinWorkers, p.cfg.MaxWorkers, p.cfg.Scale = cfg.MinWorkers, cfg.MaxWorkers, cfg.Scale
 	p.cfg.QueueCapacity, p.cfg.Aging, p.cfg.Shed = cfg.QueueCapacity, cfg.Aging, cfg.Shed
+	p.aging.Store(int64(cfg.Aging))
 	p.cfg.TaskTimeout, p.cfg.Breaker, p.cfg.BreakerScope = cfg.TaskTimeout, cfg.Breaker, cfg.BreakerScope
 	p.cfg.Weights = slices.Clone(cfg.Weights)
 	p.addSlotsLocked(max(cfg.MaxWorkers, target), p.cfg.Concurrency)

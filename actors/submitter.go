@@ -173,7 +173,7 @@ func (s *Submitter) fast(t *Task, tag uint64) *Future {
 	}
 	f.fn, f.handler, f.typ, f.payload = t.Func, h, t.Type, t.Payload
 	f.pool, f.level = p, int8(t.Priority.level())
-	if s.sample() || p.cfg.Aging > 0 {
+	if s.sample() || p.aging.Load() > 0 {
 		f.accepted = n.clock() // a zero accepted says the task is not timed
 	} else {
 		f.accepted = 0

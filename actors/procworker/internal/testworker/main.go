@@ -153,16 +153,39 @@ var handlers = map[string]procworker.Handler{
 		}
 		return []byte(strconv.Itoa(cmd.Process.Pid)), nil
 	},
-	// spin burns CPU for the duration in its payload.
+	// spin burns the CPU time in its payload: the process's CPU clock, not
+	// the wall clock, so that a loaded machine does not shorten the burn.
 	"spin": func(_ context.Context, p []byte) ([]byte, error) {
 		d, err := time.ParseDuration(string(p))
 		if err != nil {
 			return nil, err
 		}
+		start, err := processCPU()
+		if err != nil {
+			return nil, err
+		}
 		x := 0
-		for end := time.Now().Add(d); time.Now().Before(end); {
-			x++
+		for {
+			for range 10000 {
+				x++
+			}
+			now, err := processCPU()
+			if err != nil {
+				return nil, err
+			}
+			if now-start >= d {
+				break
+			}
 		}
 		return []byte(strconv.Itoa(x % 2)), nil
 	},
+}
+
+// processCPU returns the CPU time the process has used, user and system.
+func processCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, err
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
