@@ -248,13 +248,18 @@ func (s *Submitter) Next(ctx context.Context) (Completion, error) {
 		}
 	}
 	s.held.Add(-1)
-	c := Completion{Tag: d.tag, Result: Result{Output: d.out, Value: d.value, Err: d.err, Worker: d.worker, Node: s.n.name,
-		Queued: time.Duration(d.queued), Run: time.Duration(d.run), CPU: time.Duration(d.cpu)}}
-	switch {
-	case d.sole:
+	c := Completion{Tag: d.tag, Result: Result{Output: d.out, Value: d.value, Err: d.err, Node: s.n.name}}
+	if d.w != nil {
+		c.Result.Worker = d.w.name
+	}
+	if d.sole {
 		s.keep(d.f) // cleared by the runner, which let go before it delivered
-	case d.f.lean.refs.Add(-1) == 0:
-		s.reuse(d.f)
+		return c, nil
+	}
+	f := d.f
+	c.Result.Queued, c.Result.Run, c.Result.CPU = time.Duration(f.queuedNs), time.Duration(f.runNs), time.Duration(f.cpuNs)
+	if f.lean.refs.Add(-1) == 0 {
+		s.reuse(f)
 	}
 	return c, nil
 }
@@ -329,26 +334,27 @@ func (s *Submitter) unused(f *Future) {
 // travels in it, so that Next reads nothing of the record (the record's
 // lines stay with the runner that wrote them); with sole, the runner has
 // let go of the record and cleared it, and Next only keeps it for reuse.
+// A timed task's timings stay in its record (one in TimingSampleEvery):
+// Next reads them there.
 type leanDone struct {
-	f                *Future
-	tag              uint64
-	worker           string
-	out              []byte
-	value            any
-	err              error
-	queued, run, cpu int64
-	sole             bool
+	f     *Future
+	tag   uint64
+	w     *worker // the worker it started on, or nil
+	out   []byte
+	value any
+	err   error
+	sole  bool
 }
 
 // deliver hands an ended task to Next. sole says that its result is the
-// only hold left on the record: the record is cleared here, by the
-// goroutine that wrote it, before it goes.
+// only hold left on the record: unless the task was timed, the record is
+// cleared here, by the goroutine that wrote it, before it goes.
 func (s *Submitter) deliver(f *Future, sole bool) {
-	d := leanDone{f: f, tag: f.lean.tag, out: f.out, value: f.value, err: f.err, queued: f.queuedNs, run: f.runNs, cpu: f.cpuNs, sole: sole}
-	if f.startedNs.Load() > 0 && f.worker != nil {
-		d.worker = f.worker.name // it started there
+	d := leanDone{f: f, tag: f.lean.tag, out: f.out, value: f.value, err: f.err, sole: sole && f.accepted == 0}
+	if f.startedNs.Load() > 0 {
+		d.w = f.worker
 	}
-	if sole {
+	if d.sole {
 		f.clear()
 	}
 	s.results <- d

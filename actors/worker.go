@@ -62,7 +62,7 @@ type worker struct {
 	// The fields above are read on every task (a result names its worker);
 	// those below are written as tasks run. Apart, a reader of the name
 	// does not wait for the line that runners write.
-	_ [64 - 48]byte
+	_ [64]byte
 
 	// completed counts the tasks its runners completed; Stats sums the
 	// workers' counts, so that runners of different workers share no
