@@ -51,6 +51,15 @@
 // with no timer holding a record, a record can never be reached after its
 // reuse. ExampleSubmitter shows it.
 //
+// # Timings
+//
+// A task reads no clock unless it must: one with a timeout, or with
+// Task.Timed, or about one in TimingSampleEvery of the others, which feed
+// the pool's queue-wait and run-time histograms. The Result of an untimed
+// task has zero Queued and Run. Tasks that arrive over the wire (the task
+// API, a cluster member, an envelope to a pool's PID) are Timed, so their
+// results carry their timings back.
+//
 // # Faults, scaling and limits
 //
 // A crashed worker restarts after an exponential backoff within a restart
