@@ -595,7 +595,10 @@ func (n *Node) prepare(ctx context.Context, t *Task, onDone func(Result), sub *S
 	} else {
 		f = &Future{}
 	}
-	f.fn, f.handler, f.typ, f.payload = t.Func, h, t.Type, t.Payload
+	f.fn, f.handler, f.payload = t.Func, h, t.Payload
+	if p.cfg.Kind == KindProcess {
+		f.extra().typ = t.Type // the child runs it by type
+	}
 	f.pool, f.level = p, int8(t.Priority.level())
 	timeout := t.Timeout
 	if timeout == 0 && sub == nil { // a Submitter's tasks have no timer (admits)
@@ -611,8 +614,8 @@ func (n *Node) prepare(ctx context.Context, t *Task, onDone func(Result), sub *S
 		f.accepted = n.clock() // a zero accepted says the task is not timed
 	}
 	if t.Key != "" {
-		f.key = router.Key(t.Key)
 		f.extra().routeKey = t.Key
+		f.x.key = router.Key(t.Key)
 	}
 	if timeout > 0 {
 		f.extra().deadline = f.accepted + int64(timeout)

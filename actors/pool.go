@@ -406,7 +406,7 @@ func (p *pool) dispatchToLocked(self *worker) (handed *Future) {
 		if f == nil {
 			return
 		}
-		id, ok := p.strategy.Pick(f.key)
+		id, ok := p.strategy.Pick(f.keyHash())
 		if !ok {
 			return
 		}

@@ -184,7 +184,7 @@ func (b *procBackend) call(ctx context.Context, f *Future) (out []byte, err, cra
 // callCPU implements cpuCaller: call, with the CPU time the child reported
 // for the task (zero if it reported none).
 func (b *procBackend) callCPU(ctx context.Context, f *Future) (out []byte, cpu time.Duration, err, crash error) {
-	resp, err := b.c.Call(ctx, procworker.Request{Type: f.typ, Key: f.routeKey(), Payload: f.payload})
+	resp, err := b.c.Call(ctx, procworker.Request{Type: f.x.typ, Key: f.routeKey(), Payload: f.payload})
 	if err == nil {
 		return resp.Output, resp.CPU, nil, nil
 	}

@@ -43,7 +43,7 @@ func (p *Promise) Complete(r Result) bool {
 		return false
 	}
 	f.out, f.value, f.err = r.Output, r.Value, r.Err
-	f.queuedNs, f.runNs, f.cpuNs = int64(r.Queued), int64(r.Run), int64(r.CPU)
+	f.queuedNs, f.runNs, f.x.cpuNs = int64(r.Queued), int64(r.Run), int64(r.CPU)
 	pr := f.x.promise
 	pr.worker, pr.node = r.Worker, r.Node
 	f.state.Store(jobDone)

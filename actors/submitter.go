@@ -171,7 +171,7 @@ func (s *Submitter) fast(t *Task, tag uint64) *Future {
 	if t.Func != nil {
 		h = nil
 	}
-	f.fn, f.handler, f.typ, f.payload = t.Func, h, t.Type, t.Payload
+	f.fn, f.handler, f.payload = t.Func, h, t.Payload
 	f.pool, f.level = p, int8(t.Priority.level())
 	if s.sample() || p.aging.Load() > 0 {
 		f.accepted = n.clock() // a zero accepted says the task is not timed
@@ -257,7 +257,10 @@ func (s *Submitter) Next(ctx context.Context) (Completion, error) {
 		return c, nil
 	}
 	f := d.f
-	c.Result.Queued, c.Result.Run, c.Result.CPU = time.Duration(f.queuedNs), time.Duration(f.runNs), time.Duration(f.cpuNs)
+	c.Result.Queued, c.Result.Run = time.Duration(f.queuedNs), time.Duration(f.runNs)
+	if f.x != nil {
+		c.Result.CPU = time.Duration(f.x.cpuNs)
+	}
 	if f.lean.refs.Add(-1) == 0 {
 		s.reuse(f)
 	}
@@ -334,8 +337,8 @@ func (s *Submitter) unused(f *Future) {
 // travels in it, so that Next reads nothing of the record (the record's
 // lines stay with the runner that wrote them); with sole, the runner has
 // let go of the record and cleared it, and Next only keeps it for reuse.
-// A timed task's timings stay in its record (one in TimingSampleEvery):
-// Next reads them there.
+// A timed task's timings, and a process task's CPU time, stay in its
+// record: Next reads them there.
 type leanDone struct {
 	f     *Future
 	tag   uint64
@@ -350,7 +353,7 @@ type leanDone struct {
 // only hold left on the record: unless the task was timed, the record is
 // cleared here, by the goroutine that wrote it, before it goes.
 func (s *Submitter) deliver(f *Future, sole bool) {
-	d := leanDone{f: f, tag: f.lean.tag, out: f.out, value: f.value, err: f.err, sole: sole && f.accepted == 0}
+	d := leanDone{f: f, tag: f.lean.tag, out: f.out, value: f.value, err: f.err, sole: sole && f.accepted == 0 && f.x == nil}
 	if f.startedNs.Load() > 0 {
 		d.w = f.worker
 	}
@@ -373,7 +376,7 @@ func (s *Submitter) reuse(f *Future) {
 // dropped, so that a kept record holds no output.
 func (f *Future) clear() {
 	f.state.Store(jobPending)
-	f.attempt, f.worker, f.key, f.x = 0, nil, 0, nil
+	f.attempt, f.worker, f.x = 0, nil, nil
 	f.startedNs.Store(0)
 	f.out, f.value, f.err = nil, nil, nil
 	f.queuedNs = 0

@@ -262,10 +262,8 @@ type Future struct {
 	// The task, read-only after submission.
 	fn       func(ctx context.Context) (any, error)
 	handler  Handler
-	typ      string
 	payload  []byte
-	key      uint64
-	accepted int64        // node clock
+	accepted int64        // node clock; 0 for a task that is not timed
 	x        *futureExtra // nil for a plain task
 
 	startedNs atomic.Int64 // node clock at the first start; 0 before
@@ -276,7 +274,6 @@ type Future struct {
 	err      error
 	queuedNs int64
 	runNs    int64
-	cpuNs    int64
 
 	lean *leanRecord // a Submitter's record; nil for a Future of Submit
 }
@@ -308,6 +305,9 @@ type futureExtra struct {
 	promise    *promise // a Future made by NewPromise
 	id         string
 	routeKey   string
+	key        uint64 // routeKey's hash, for the router
+	typ        string // the task type, for a process pool's child
+	cpuNs      int64  // CPU time a process worker reported
 	retry      RetryPolicy
 	breaker    breakerTicket // when the pool has breakers
 }
@@ -335,6 +335,14 @@ func (f *Future) deadline() int64 {
 		return 0
 	}
 	return f.x.deadline
+}
+
+// keyHash returns the hash of the task's routing key, 0 if it has none.
+func (f *Future) keyHash() uint64 {
+	if f.x == nil {
+		return 0
+	}
+	return f.x.key
 }
 
 // routeKey returns the task's routing key as given ("" if none).
@@ -409,7 +417,10 @@ func (f *Future) Result() (Result, bool) {
 }
 
 func (f *Future) result() Result {
-	r := Result{Output: f.out, Value: f.value, Err: f.err, Queued: time.Duration(f.queuedNs), Run: time.Duration(f.runNs), CPU: time.Duration(f.cpuNs)}
+	r := Result{Output: f.out, Value: f.value, Err: f.err, Queued: time.Duration(f.queuedNs), Run: time.Duration(f.runNs)}
+	if f.x != nil {
+		r.CPU = time.Duration(f.x.cpuNs)
+	}
 	if f.pool == nil {
 		r.Worker, r.Node = f.x.promise.worker, f.x.promise.node
 		return r
@@ -449,7 +460,10 @@ func (f *Future) claim(res Result, w *worker) bool {
 	}
 	p := f.pool
 	f.out, f.value, f.err = res.Output, res.Value, res.Err
-	f.runNs, f.cpuNs = int64(res.Run), int64(res.CPU)
+	f.runNs = int64(res.Run)
+	if res.CPU != 0 && f.x != nil { // only process workers report it; their tasks have x
+		f.x.cpuNs = int64(res.CPU)
+	}
 	if f.accepted == 0 {
 		// A Submitter's task out of the timing sample.
 	} else if st := f.startedNs.Load(); st > 0 {
