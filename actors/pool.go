@@ -777,6 +777,12 @@ func (p *pool) failRemaining() {
 	}
 	for _, w := range p.workers {
 		for f := w.running.head; f != nil; f = f.next {
+			if f.lean != nil {
+				// A hold of our own: once its runner lets go (after this
+				// lock), a Submitter's record could otherwise be reused
+				// before we reach it, and get our result.
+				f.lean.refs.Add(1)
+			}
 			held = append(held, f)
 		}
 	}
@@ -796,5 +802,8 @@ func (p *pool) failRemaining() {
 	}
 	for _, f := range held {
 		f.finish(res, nil)
+		if f.lean != nil {
+			f.drop()
+		}
 	}
 }

@@ -293,3 +293,45 @@ func TestSubmitterSamplesTimings(t *testing.T) {
 	assert.LessOrEqual(t, timed, tasks/actors.TimingSampleEvery)
 	assert.Positive(t, timed, "the sampled tasks' results are timed")
 }
+
+// TestSubmitterForcedShutdown: the drain deadline passes while every slot
+// runs a task whose handler returns as soon as its context ends, so that
+// runners finish their tasks while the pool fails what it still holds.
+// Each tag gets exactly one result: the pool never ends a record a runner
+// has handed back (it would be a second result for the tag, or another
+// task's).
+func TestSubmitterForcedShutdown(t *testing.T) {
+	for round := range 20 {
+		const slots = 64
+		started := make(chan struct{}, slots)
+		n, err := actors.NewNode(actors.WithPool(actors.PoolConfig{Name: "p", Workers: 8, Concurrency: 8, QueueCapacity: slots}),
+			actors.WithHandler("hold", func(ctx context.Context, _ []byte) ([]byte, error) {
+				started <- struct{}{}
+				<-ctx.Done()
+				return nil, nil
+			}))
+		require.NoError(t, err)
+		require.NoError(t, n.WaitReady(context.Background()))
+		s, err := n.NewSubmitter(2 * slots)
+		require.NoError(t, err)
+		for tag := range uint64(2 * slots) {
+			require.NoError(t, s.TrySubmit(actors.Task{Type: "hold"}, tag))
+		}
+		for range slots {
+			<-started
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // no drain at all: fail what is left at once
+		_, _ = n.Shutdown(ctx)
+		got := map[uint64]int{}
+		for s.Pending() > 0 {
+			c, err := s.Next(context.Background())
+			require.NoError(t, err)
+			got[c.Tag]++
+		}
+		require.Len(t, got, 2*slots, "round %d", round)
+		for tag, k := range got {
+			require.Equal(t, 1, k, "round %d: tag %d has %d results", round, tag, k)
+		}
+	}
+}
