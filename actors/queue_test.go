@@ -75,7 +75,10 @@ func TestStuckWorkerIsReplaced(t *testing.T) {
 		Name: "p", Workers: 1, StuckGrace: time.Millisecond,
 		Backoff: supervision.Backoff{Initial: time.Millisecond, Max: time.Millisecond},
 	}))
-	stuck, err := n.TrySubmit(actors.Task{Timeout: 2 * time.Millisecond, Func: func(context.Context) (any, error) {
+	// The timeout must pass while the handler runs, not while the task
+	// still waits for its runner: 100 ms is far more than a start takes,
+	// even on a loaded machine under -race (2 ms was not, once).
+	stuck, err := n.TrySubmit(actors.Task{Timeout: 100 * time.Millisecond, Func: func(context.Context) (any, error) {
 		<-unstick // ignores its context
 		return nil, nil
 	}})
