@@ -58,6 +58,10 @@ type Row struct {
 	// the heap and stack growth held by the queue).
 	AllocsPerTask float64 `json:"allocs_per_task"`
 	BytesPerTask  float64 `json:"bytes_per_task"`
+	// CPUNanosPerTask is the process's CPU time (every goroutine, user and
+	// system) per task, for empty, cpu10us and sleep1ms; 0 elsewhere and
+	// off unix. Load from other processes changes it far less than tasks/s.
+	CPUNanosPerTask float64 `json:"cpu_ns_per_task"`
 	// Rounds is the number of rounds measured (Options.Rounds). With more
 	// than one, the other figures are those of the median round (by the
 	// headline figure: tasks/s, or bytes per task for queue_memory), and

@@ -7,7 +7,6 @@ import (
 	"os"
 	"runtime"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -85,11 +84,11 @@ func BenchmarkDroverVariants(b *testing.B) {
 				}()
 				b.ReportAllocs()
 				b.ResetTimer()
-				start, cpu0 := time.Now(), processCPU(b)
+				start, cpu0 := time.Now(), processCPU()
 				if err := drive(context.Background(), p, b.N, window, w.task); err != nil {
 					b.Fatal(err)
 				}
-				elapsed, cpu := time.Since(start), processCPU(b)-cpu0
+				elapsed, cpu := time.Since(start), processCPU()-cpu0
 				b.StopTimer()
 				b.ReportMetric(perSecond(b.N, elapsed), "tasks/s")
 				// CPU time per task, of every goroutine: what another
@@ -162,13 +161,4 @@ func BenchmarkLeanBatch(b *testing.B) {
 			b.ReportMetric(perSecond(b.N, time.Since(start)), "tasks/s")
 		})
 	}
-}
-
-// processCPU returns the CPU time (user and system) the process has used.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

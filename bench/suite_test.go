@@ -269,7 +269,7 @@ func TestFIFO(t *testing.T) {
 
 func TestWriteTable(t *testing.T) {
 	rows := []Row{
-		{Workload: "empty", Impl: "chan", TasksPerSec: 5e6, AllocsPerTask: 0, BytesPerTask: 0},
+		{Workload: "empty", Impl: "chan", TasksPerSec: 5e6, AllocsPerTask: 0, BytesPerTask: 0, CPUNanosPerTask: 61.7},
 		{Workload: "empty", Impl: "protoactor_future", TasksPerSec: 3.2e5, AllocsPerTask: 9.5, BytesPerTask: 512},
 		{Workload: "latency", Impl: "chan", TasksPerSec: 2e5, P50Nanos: 1500, P99Nanos: 2_500_000},
 		{Workload: "queue_memory", Impl: "chan", BytesPerTask: 8},
@@ -278,21 +278,21 @@ func TestWriteTable(t *testing.T) {
 	}
 	var b bytes.Buffer
 	require.NoError(t, WriteTable(&b, rows))
-	want := `workload      impl               tasks/s  vs chan     p50     p99  allocs/task  B/task
-empty         chan                 5.00M    1.00x       -       -         0.00       0
-empty         protoactor_future   320.0k    0.06x       -       -         9.50     512
-latency       chan                200.0k    1.00x  1.50µs  2.50ms         0.00       0
-queue_memory  chan                     -    1.00x       -       -         0.00       8
-queue_memory  ants                     -  325.00x       -       -         0.00    2600
-spawn10k      pond                   900        -       -       -         0.00       0
+	want := `workload      impl               tasks/s  vs chan     p50     p99  cpu/task  allocs/task  B/task
+empty         chan                 5.00M    1.00x       -       -      61ns         0.00       0
+empty         protoactor_future   320.0k    0.06x       -       -         -         9.50     512
+latency       chan                200.0k    1.00x  1.50µs  2.50ms         -         0.00       0
+queue_memory  chan                     -    1.00x       -       -         -         0.00       8
+queue_memory  ants                     -  325.00x       -       -         -         0.00    2600
+spawn10k      pond                   900        -       -       -         -         0.00       0
 `
 	assert.Equal(t, want, b.String())
 }
 
 func TestWriteJSON(t *testing.T) {
 	var b bytes.Buffer
-	require.NoError(t, WriteJSON(&b, []Row{{Workload: "empty", Impl: "chan", TasksPerSec: 1, P50Nanos: 2, P99Nanos: 3, AllocsPerTask: 4, BytesPerTask: 5}}))
-	assert.JSONEq(t, `{"rows":[{"workload":"empty","impl":"chan","tasks_per_sec":1,"p50_ns":2,"p99_ns":3,"allocs_per_task":4,"bytes_per_task":5,
+	require.NoError(t, WriteJSON(&b, []Row{{Workload: "empty", Impl: "chan", TasksPerSec: 1, P50Nanos: 2, P99Nanos: 3, AllocsPerTask: 4, BytesPerTask: 5, CPUNanosPerTask: 6}}))
+	assert.JSONEq(t, `{"rows":[{"workload":"empty","impl":"chan","tasks_per_sec":1,"p50_ns":2,"p99_ns":3,"allocs_per_task":4,"bytes_per_task":5,"cpu_ns_per_task":6,
 		"rounds":0,"vs_chan":{"median":0,"min":0,"max":0}}]}`, b.String())
 	b.Reset()
 	require.NoError(t, WriteJSON(&b, nil))

@@ -14,8 +14,8 @@ const baselineImpl = "chan"
 // with a column "vs chan" giving the row's headline figure over chan's for
 // the same workload: tasks/s for every workload but queue_memory, bytes per
 // task for queue_memory. With several rounds it is the median of the ratios
-// paired within rounds, and their range in brackets. A figure that does not
-// apply shows as "-". Safe for concurrent use with distinct writers.
+// paired within rounds, and their range in brackets; "cpu/task" is the
+// process's CPU time per task. A figure that does not apply shows as "-". Safe for concurrent use with distinct writers.
 func WriteTable(w io.Writer, rows []Row) error {
 	base := make(map[string]Row)
 	for _, r := range rows {
@@ -23,7 +23,7 @@ func WriteTable(w io.Writer, rows []Row) error {
 			base[r.Workload] = r
 		}
 	}
-	cells := [][]string{{"workload", "impl", "tasks/s", "vs " + baselineImpl, "p50", "p99", "allocs/task", "B/task"}}
+	cells := [][]string{{"workload", "impl", "tasks/s", "vs " + baselineImpl, "p50", "p99", "cpu/task", "allocs/task", "B/task"}}
 	for _, r := range rows {
 		cells = append(cells, []string{
 			r.Workload,
@@ -32,6 +32,7 @@ func WriteTable(w io.Writer, rows []Row) error {
 			formatRatio(r, base),
 			formatNanos(r.P50Nanos),
 			formatNanos(r.P99Nanos),
+			formatNanos(int64(r.CPUNanosPerTask)),
 			formatFloat(r.AllocsPerTask, 2),
 			formatFloat(r.BytesPerTask, 0),
 		})

@@ -94,14 +94,15 @@ func (h *harness) throughput(impl Impl, workers, n int, task func()) (row Row, e
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	err = drive(h.ctx, p, n, win, task)
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
 	runtime.ReadMemStats(&after)
 	if err != nil {
 		return row, err
 	}
 	row.TasksPerSec = perSecond(n, elapsed)
+	row.CPUNanosPerTask = float64(cpu.Nanoseconds()) / float64(n)
 	row.AllocsPerTask, row.BytesPerTask = perTask(&before, &after, n)
 	return row, nil
 }

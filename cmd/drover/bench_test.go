@@ -55,7 +55,7 @@ func TestRunBench(t *testing.T) {
 		var stdout bytes.Buffer
 		_, err := runBench(t.Context(), o, &stdout, io.Discard)
 		require.NoError(t, err)
-		assert.Regexp(t, `^workload +impl +tasks/s +vs chan +p50 +p99 +allocs/task +B/task\nlatency +chan +\S+ +1\.00x `, stdout.String())
+		assert.Regexp(t, `^workload +impl +tasks/s +vs chan +p50 +p99 +cpu/task +allocs/task +B/task\nlatency +chan +\S+ +1\.00x `, stdout.String())
 	})
 }
 
