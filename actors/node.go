@@ -604,13 +604,7 @@ func (n *Node) prepare(ctx context.Context, t *Task, onDone func(Result), sub *S
 	if timeout == 0 && sub == nil { // a Submitter's tasks have no timer (admits)
 		timeout = time.Duration(p.taskTimeout.Load())
 	}
-	var sample bool
-	if sub != nil {
-		sample = sub.sample()
-	} else {
-		sample = sampled()
-	}
-	if t.Timed || sample || timeout > 0 || p.aging.Load() > 0 {
+	if t.Timed || sampled() || timeout > 0 || p.aging.Load() > 0 {
 		f.accepted = n.clock() // a zero accepted says the task is not timed
 	}
 	if t.Key != "" {

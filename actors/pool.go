@@ -73,7 +73,7 @@ type pool struct {
 	waitHist hist.Histogram // queue wait: acceptance to first start
 	runHist  hist.Histogram // handler run time, every attempt
 
-	submitted   atomic.Uint64
+	submitted   uint64 // under mu
 	completed   atomic.Uint64
 	failed      atomic.Uint64
 	timedOut    atomic.Uint64
@@ -254,7 +254,7 @@ func (p *pool) submit(ctx context.Context, f *Future, wait bool) error {
 		}
 		p.mu.Lock()
 	}
-	p.submitted.Add(1)
+	p.submitted++
 	p.armLocked(f)
 	f.where = inQueue
 	// Every locked operation ends with the queue empty or no free slot, so
@@ -291,7 +291,7 @@ func (p *pool) submitBatch(fs []*Future) (int, error) {
 		if p.queue.len() >= p.cfg.QueueCapacity {
 			break
 		}
-		p.submitted.Add(1)
+		p.submitted++
 		p.armLocked(f)
 		f.where = inQueue
 		p.queue.push(f)

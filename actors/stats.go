@@ -119,7 +119,6 @@ func (p *pool) stats() PoolStats {
 		Kind:        p.cfg.Kind,
 		Strategy:    p.strategy.Name(),
 		Concurrency: p.cfg.Concurrency,
-		Submitted:   p.submitted.Load(),
 		Rejected:    p.rejected.Load(),
 		Completed:   p.completed.Load(),
 		Failed:      p.failed.Load(),
@@ -143,6 +142,7 @@ func (p *pool) stats() PoolStats {
 	defer p.mu.Unlock()
 	ps.QueueDepth = p.queue.depths()
 	ps.InFlight = p.inflight
+	ps.Submitted = p.submitted
 	ps.PeakWorkers = p.peak
 	ps.MinWorkers, ps.MaxWorkers = p.cfg.MinWorkers, p.cfg.MaxWorkers // Reconfigure writes them under mu
 	ps.QueueCapacity = p.cfg.QueueCapacity

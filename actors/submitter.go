@@ -14,11 +14,11 @@ import (
 const MaxSubmitterWindow = 1 << 20
 
 // TimingSampleEvery is how often a task that did not ask for its timings
-// (Task.Timed) and has no timeout is timed: one in TimingSampleEvery (for a
-// Submitter exactly, for Node.Submit on average) records its queue wait and
-// run time in its pool's histograms and its Result. The others read no
-// clock; their Result's Queued and Run are zero. (In a pool with Aging
-// every task is timed.) It is a power of two.
+// (Task.Timed) and has no timeout is timed: about one in TimingSampleEvery,
+// drawn at random, records its queue wait and run time in its pool's
+// histograms and its Result. The others read no clock; their Result's
+// Queued and Run are zero. (In a pool with Aging every task is timed.) It
+// is a power of two.
 const TimingSampleEvery = 16
 
 // ErrWindowFull is returned by a Submitter's Submit and TrySubmit while the
@@ -44,8 +44,9 @@ type Completion struct {
 // Timeout, a Context or retries, or for a pool with a TaskTimeout or a
 // retry policy, is refused with ErrInvalidTask naming the field (use
 // Node.Submit for those). Other fields mean what they mean for Node.Submit.
-// It reads no clock per task: one task in TimingSampleEvery is timed, for the
-// pool's histograms; the others' Result.Queued and Result.Run are zero.
+// It reads no clock per task: about one task in TimingSampleEvery is timed,
+// for the pool's histograms; the others' Result.Queued and Result.Run are
+// zero.
 //
 // Submit, TrySubmit and Next may be called from different goroutines (one
 // submitting, one collecting, say); every method is safe for concurrent use.
@@ -55,7 +56,6 @@ type Submitter struct {
 	held    atomic.Int64  // accepted tasks whose Completion Next has not taken
 	results chan leanDone // ended tasks; never blocks: it holds at most window items
 	made    atomic.Int64  // records made (tests check that they are reused)
-	seq     atomic.Uint64 // tasks prepared, for the timing sample
 
 	mu    sync.Mutex
 	free  []*Future // records ready for reuse, at most twice the window
@@ -173,7 +173,7 @@ func (s *Submitter) fast(t *Task, tag uint64) *Future {
 	}
 	f.fn, f.handler, f.payload = t.Func, h, t.Payload
 	f.pool, f.level = p, int8(t.Priority.level())
-	if s.sample() || p.aging.Load() > 0 {
+	if sampled() || p.aging.Load() > 0 {
 		f.accepted = n.clock() // a zero accepted says the task is not timed
 	} else {
 		f.accepted = 0
@@ -270,9 +270,6 @@ func (s *Submitter) Next(ctx context.Context) (Completion, error) {
 // Pending returns the number of accepted tasks whose Completion Next has
 // not returned yet.
 func (s *Submitter) Pending() int { return int(s.held.Load()) }
-
-// sample reports whether the next task is one of the timed sample.
-func (s *Submitter) sample() bool { return s.seq.Add(1)%TimingSampleEvery == 1 }
 
 // sampled reports whether a task of Node.Submit is one of the timed sample:
 // a cheap per-thread random draw, so that submitters share no counter.
