@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // MaxSubmitterWindow bounds a Submitter's window.
@@ -53,9 +52,9 @@ type Completion struct {
 type Submitter struct {
 	n       *Node
 	window  int64
-	held    atomic.Int64  // accepted tasks whose Completion Next has not taken
-	results chan leanDone // ended tasks; never blocks: it holds at most window items
-	made    atomic.Int64  // records made (tests check that they are reused)
+	held    atomic.Int64 // accepted tasks whose Completion Next has not taken
+	results chan *Future // ended tasks; never blocks: it holds at most window items
+	made    atomic.Int64 // records made (tests check that they are reused)
 
 	mu    sync.Mutex
 	free  []*Future // records ready for reuse, at most twice the window
@@ -86,7 +85,7 @@ func (n *Node) NewSubmitter(window int) (*Submitter, error) {
 	return &Submitter{
 		n:       n,
 		window:  int64(window),
-		results: make(chan leanDone, window),
+		results: make(chan *Future, window),
 	}, nil
 }
 
@@ -237,31 +236,21 @@ func (s *Submitter) TrySubmitBatch(tasks []Task, tags []uint64) (int, error) {
 // Next returns the Completion of an accepted task, waiting until one ends
 // or ctx ends (then it returns ctx's error and takes nothing).
 func (s *Submitter) Next(ctx context.Context) (Completion, error) {
-	var d leanDone
+	var f *Future
 	select {
-	case d = <-s.results:
+	case f = <-s.results:
 	default:
 		select {
-		case d = <-s.results:
+		case f = <-s.results:
 		case <-ctx.Done():
 			return Completion{}, ctx.Err()
 		}
 	}
 	s.held.Add(-1)
-	c := Completion{Tag: d.tag, Result: Result{Output: d.out, Value: d.value, Err: d.err, Node: s.n.name}}
-	if d.w != nil {
-		c.Result.Worker = d.w.name
-	}
-	if d.sole {
-		s.keep(d.f) // cleared by the runner, which let go before it delivered
-		return c, nil
-	}
-	f := d.f
-	c.Result.Queued, c.Result.Run = time.Duration(f.queuedNs), time.Duration(f.runNs)
-	if f.x != nil {
-		c.Result.CPU = time.Duration(f.x.cpuNs)
-	}
-	if f.lean.refs.Add(-1) == 0 {
+	c := Completion{Tag: f.lean.tag, Result: f.result()}
+	// Usually the last hold: a runner lets go before it delivers, and then
+	// no other holder is left to take.
+	if f.lean.refs.Load() == 1 || f.lean.refs.Add(-1) == 0 {
 		s.reuse(f)
 	}
 	return c, nil
@@ -330,53 +319,21 @@ func (s *Submitter) unused(f *Future) {
 	s.reuse(f)
 }
 
-// leanDone is an ended task of a Submitter on its way to Next. Its result
-// travels in it, so that Next reads nothing of the record (the record's
-// lines stay with the runner that wrote them); with sole, the runner has
-// let go of the record and cleared it, and Next only keeps it for reuse.
-// A timed task's timings, and a process task's CPU time, stay in its
-// record: Next reads them there.
-type leanDone struct {
-	f     *Future
-	tag   uint64
-	w     *worker // the worker it started on, or nil
-	out   []byte
-	value any
-	err   error
-	sole  bool
-}
-
-// deliver hands an ended task to Next. sole says that its result is the
-// only hold left on the record: unless the task was timed, the record is
-// cleared here, by the goroutine that wrote it, before it goes.
-func (s *Submitter) deliver(f *Future, sole bool) {
-	d := leanDone{f: f, tag: f.lean.tag, out: f.out, value: f.value, err: f.err, sole: sole && f.accepted == 0 && f.x == nil}
-	if f.startedNs.Load() > 0 {
-		d.w = f.worker
-	}
-	if d.sole {
-		f.clear()
-	}
-	s.results <- d
-}
+// deliver hands an ended task's record, which holds its result, to Next.
+func (s *Submitter) deliver(f *Future) { s.results <- f }
 
 // reuse clears a record nobody holds any more and keeps it for a next task.
-func (s *Submitter) reuse(f *Future) {
-	f.clear()
-	s.keep(f)
-}
-
-// clear readies a record nobody but its result holds for a next task.
-// Fields that every admission sets (fn, handler, typ, payload, pool, level,
+// Fields that every admission sets (fn, handler, payload, pool, level,
 // accepted) or that the pool left clear (where, prev, next, and wait, which
 // no caller can ask for) stay as they are; the result's references are
 // dropped, so that a kept record holds no output.
-func (f *Future) clear() {
+func (s *Submitter) reuse(f *Future) {
 	f.state.Store(jobPending)
 	f.attempt, f.worker, f.x = 0, nil, nil
 	f.startedNs.Store(0)
 	f.out, f.value, f.err = nil, nil, nil
 	f.queuedNs = 0
+	s.keep(f)
 }
 
 // keep puts a cleared record on the free list.

@@ -485,11 +485,7 @@ func (f *Future) claim(res Result, w *worker) bool {
 
 // publish makes a claimed result visible: Done closes, OnResult runs, and a
 // Submitter's record goes to its Next, which is the last touch of it.
-func (f *Future) publish() { f.publishSole(false) }
-
-// publishSole is publish for a caller that knows whether a Submitter's
-// record is held by its result alone (see Submitter.deliver).
-func (f *Future) publishSole(sole bool) {
+func (f *Future) publish() {
 	if x := f.x; x != nil && x.onDone != nil {
 		f.state.Store(jobDone)
 		if old := f.wait.Swap(closedWaiter); old != nil && old != closedWaiter {
@@ -505,7 +501,7 @@ func (f *Future) publishSole(sole bool) {
 	// A Submitter's record has no Done or Wait: no handle of it reaches a
 	// caller. Its state stays claimed, which is ended, until reuse.
 	if l := f.lean; l != nil {
-		l.sub.deliver(f, sole) // Next takes the result and drops its hold
+		l.sub.deliver(f) // Next takes the result and drops its hold
 	}
 }
 

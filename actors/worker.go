@@ -355,7 +355,10 @@ func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, pan
 	if claimed {
 		// Out of every list of the pool: the result's hold is the last, and
 		// publishing is the runner's last touch of f.
-		f.publishSole(f.lean != nil && f.lean.refs.Add(-1) == 1)
+		if f.lean != nil {
+			f.lean.refs.Add(-1) // the pool's hold
+		}
+		f.publish()
 	} else {
 		f.poolDone() // the runner's last touch of f
 	}

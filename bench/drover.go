@@ -177,25 +177,28 @@ func droverLeanImpl() Impl {
 var _ Pool = (*droverLeanPool)(nil)
 
 type droverLeanPool struct {
-	node     *actors.Node
-	sub      *actors.Submitter
-	slots    []func()
-	payloads [][]byte
-	free     []int // slots whose task has been awaited
-	closed   bool
+	node    *actors.Node
+	sub     *actors.Submitter
+	slots   []func()
+	payload []byte   // 8 bytes per slot: slot i's payload names i
+	free    []uint32 // slots whose task has been awaited
+	closed  bool
 }
 
 func startDroverLean(cfg Config) (Pool, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	// The harness's own bookkeeping is 20 B per slot (a func, a payload,
+	// a free-list entry), which queue_memory counts with the pool's.
 	p := &droverLeanPool{
-		slots:    make([]func(), cfg.MaxInFlight),
-		payloads: slotPayloads(cfg.MaxInFlight),
-		free:     make([]int, cfg.MaxInFlight),
+		slots:   make([]func(), cfg.MaxInFlight),
+		payload: make([]byte, 8*cfg.MaxInFlight),
+		free:    make([]uint32, cfg.MaxInFlight),
 	}
 	for i := range p.free {
-		p.free[i] = cfg.MaxInFlight - 1 - i
+		p.free[i] = uint32(cfg.MaxInFlight - 1 - i)
+		binary.LittleEndian.PutUint64(p.payload[8*i:], uint64(i))
 	}
 	run := func(_ context.Context, payload []byte) ([]byte, error) {
 		p.slots[binary.LittleEndian.Uint64(payload)]()
@@ -220,7 +223,7 @@ func (p *droverLeanPool) Submit(task func()) error {
 	i := p.free[len(p.free)-1]
 	p.free = p.free[:len(p.free)-1]
 	p.slots[i] = task
-	err := p.sub.Submit(context.Background(), actors.Task{Pool: droverPoolName, Type: droverTaskType, Payload: p.payloads[i]}, uint64(i))
+	err := p.sub.Submit(context.Background(), actors.Task{Pool: droverPoolName, Type: droverTaskType, Payload: p.payload[8*i : 8*i+8 : 8*i+8]}, uint64(i))
 	if err != nil {
 		p.free = append(p.free, i)
 	}
@@ -232,7 +235,7 @@ func (p *droverLeanPool) Await() error {
 	if err != nil {
 		return err
 	}
-	p.free = append(p.free, int(c.Tag))
+	p.free = append(p.free, uint32(c.Tag))
 	return c.Result.Err
 }
 
