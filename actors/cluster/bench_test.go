@@ -1,12 +1,20 @@
 package cluster_test
 
 import (
+	"flag"
 	"fmt"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 )
+
+// remoteProfile, when set, names a directory where BenchmarkRemote writes
+// a CPU profile of each member process for each sub-benchmark:
+// DIR/<sub-benchmark>-{a,b}.prof (go test ... -args -remote.cpuprofile DIR).
+var remoteProfile = flag.String("remote.cpuprofile", "", "directory for CPU profiles of BenchmarkRemote's member processes")
 
 // The benchmark pair: member A has no pool "work", member B has it, so
 // every task submitted on A runs on B. Started at the first benchmark,
@@ -70,7 +78,10 @@ func stopBenchPair() {
 // Metrics: tasks/s, the CPU time per task of each process, and A's
 // allocations per task.
 //
-//	go test -run '^$' -bench BenchmarkRemote -benchtime 200000x ./actors/cluster/
+//	go test -run '^$' -bench BenchmarkRemote -benchtime 20000x ./actors/cluster/
+//
+// With -args -remote.cpuprofile DIR, each sub-benchmark writes a CPU
+// profile of both processes there (see remoteProfile).
 func BenchmarkRemote(b *testing.B) {
 	if testing.Short() {
 		b.Skip("starts member processes; skipped with -short")
@@ -93,9 +104,11 @@ func BenchmarkRemote(b *testing.B) {
 				w := min(window, b.N)
 				cmd := impl.cmd(b.N, w, bm.address, bm.name)
 				cpuB0 := bm.call("cpu", 10*time.Second)["seconds"].(float64)
+				stop := startProfiles(b, a, bm)
 				b.ResetTimer()
 				r := a.call(cmd, 10*time.Minute)
 				b.StopTimer()
+				stop()
 				cpuB1 := bm.call("cpu", 10*time.Second)["seconds"].(float64)
 				if errs, _ := r["errors"].([]any); len(errs) > 0 {
 					b.Fatalf("%s: errors %v", impl.name, errs)
@@ -106,6 +119,34 @@ func BenchmarkRemote(b *testing.B) {
 				b.ReportMetric((cpuB1-cpuB0)*1e6/n, "cpuB-µs/task")
 				b.ReportMetric(r["allocs_per_task"].(float64), "allocsA/task")
 			})
+		}
+	}
+}
+
+// startProfiles starts a CPU profile of a and bm when -remote.cpuprofile
+// is set, and returns what stops them.
+func startProfiles(b *testing.B, a, bm *proc) func() {
+	if *remoteProfile == "" {
+		return func() {}
+	}
+	base := filepath.Join(*remoteProfile, strings.NewReplacer("/", "-", "=", "").Replace(strings.TrimPrefix(b.Name(), "BenchmarkRemote/")))
+	for _, p := range []struct {
+		proc   *proc
+		suffix string
+	}{{a, "-a.prof"}, {bm, "-b.prof"}} {
+		path, err := filepath.Abs(base + p.suffix)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if e, _ := p.proc.call("profile "+path, 10*time.Second)["error"].(string); e != "" {
+			b.Fatalf("profile of %s: %s", p.proc.name, e)
+		}
+	}
+	return func() {
+		for _, p := range []*proc{a, bm} {
+			if e, _ := p.call("profile-stop", 10*time.Second)["error"].(string); e != "" {
+				b.Fatalf("profile of %s: %s", p.name, e)
+			}
 		}
 	}
 }

@@ -20,6 +20,9 @@
 //	bench-raw N WINDOW ADDR TARGET  N raw protoactor requests to ADDR's echo actor
 //	                                (TARGET echo) or pool work (TARGET pool)
 //	cpu                             the CPU time this process used so far
+//	profile FILE                    start a CPU profile into FILE (the -cpuprofile
+//	                                flag's, if any, ends there)
+//	profile-stop                    stop the CPU profile and close its file
 //	touch ADDR TIMEOUT              a raw request to ADDR's control actor
 //	health                          the member's Health
 //	waitready TIMEOUT               wait until the member's Health is ready
@@ -106,14 +109,10 @@ func run() error {
 	logLevel := flag.String("log", "", "log to stderr at this level (trace, debug, info, ...)")
 	flag.Parse()
 	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
+		if err := startProfile(*cpuProfile); err != nil {
 			return err
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		defer func() { _ = stopProfile() }()
 	}
 
 	opts := []cluster.Option{
@@ -310,6 +309,10 @@ func command(m *cluster.Member, f []string) {
 		say(map[string]any{"reply": "marks", "marks": n})
 	case "cpu":
 		say(map[string]any{"reply": "cpu", "seconds": cpuSeconds()})
+	case "profile":
+		say(map[string]any{"reply": "profile", "error": errString(startProfile(arg(1)))})
+	case "profile-stop":
+		say(map[string]any{"reply": "profile-stop", "error": errString(stopProfile())})
 	case "touch":
 		_, err := m.System().Root.RequestFuture(actor.NewPID(arg(1), "drover-cluster"), &actor.Touch{}, dur(2)).Result()
 		say(map[string]any{"reply": "touch", "ok": err == nil, "error": errString(err)})
@@ -401,6 +404,44 @@ func benchRaw(m *cluster.Member, n, window int, addr, target, node string) {
 		_, err := root.RequestFuture(pid, &protos.TaskEnvelope{Id: "x", Type: "noop", Pool: "work"}, 10*time.Second).Result()
 		return err
 	})
+}
+
+// profile is the file of the CPU profile running, if any.
+var profile struct {
+	sync.Mutex
+	f *os.File
+}
+
+// startProfile starts a CPU profile into path, ending the one running.
+func startProfile(path string) error {
+	if err := stopProfile(); err != nil {
+		return err
+	}
+	profile.Lock()
+	defer profile.Unlock()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	profile.f = f
+	return nil
+}
+
+// stopProfile ends the CPU profile running, if any.
+func stopProfile() error {
+	profile.Lock()
+	defer profile.Unlock()
+	if profile.f == nil {
+		return nil
+	}
+	pprof.StopCPUProfile()
+	err := profile.f.Close()
+	profile.f = nil
+	return err
 }
 
 // cpuSeconds returns the CPU time this process has used.
