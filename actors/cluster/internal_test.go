@@ -1,11 +1,13 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
 	"google.golang.org/protobuf/proto"
 
@@ -368,4 +370,96 @@ func TestMemberLostTellsSentFromNotSent(t *testing.T) {
 	assert.ErrorIs(t, unsent, ErrNotSent)
 	assert.NotErrorIs(t, unsent, ErrNoAnswer)
 	assert.Contains(t, unsent.Error(), "did not run")
+}
+
+// capture is a local process that keeps what it is sent.
+type capture struct{ msgs chan any }
+
+func (c *capture) SendUserMessage(_ *actor.PID, m any) { c.msgs <- actor.UnwrapEnvelopeMessage(m) }
+func (c *capture) SendSystemMessage(*actor.PID, any)   {}
+func (c *capture) Stop(*actor.PID)                     {}
+
+// TestInboxReadsBothForms sends task batches to a member's inbox from a
+// local process standing for another member's collector: tasks in the
+// envelope form get TaskResults, tasks in columns get ResultColumns, each
+// exactly once, and a malformed batch gets refusals, not silence.
+func TestInboxReadsBothForms(t *testing.T) {
+	m, err := NewMember(WithName("inbox"), WithNodeOptions(
+		actors.WithPool(actors.PoolConfig{Name: "work", Workers: 2}),
+		actors.WithHandler("echo", func(_ context.Context, p []byte) ([]byte, error) { return p, nil }),
+	))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		require.NoError(t, m.Shutdown(ctx))
+	})
+	c := &capture{msgs: make(chan any, 100)}
+	m.sys.ProcessRegistry.Add(c, "capture")
+	from := m.sys.NewLocalPID("capture")
+	inbox := m.sys.NewLocalPID(inboxName)
+
+	// results gathers n results: the relay posts tokens to the local
+	// process, which is handed the token itself (a remote one would
+	// serialize it on its way).
+	results := func(t *testing.T, n int) (map[string]*protos.TaskResult, map[uint64]actors.Result) {
+		t.Helper()
+		byID, bySID := map[uint64]actors.Result{}, map[string]*protos.TaskResult{}
+		timeout := time.After(20 * time.Second)
+		for len(byID)+len(bySID) < n {
+			select {
+			case msg := <-c.msgs:
+				tok, ok := msg.(remote.RootSerializable)
+				require.True(t, ok, "got %T", msg)
+				w, err := tok.Serialize()
+				require.NoError(t, err)
+				b := w.(wireMsg).Message.(*protos.ResultBatch)
+				for _, r := range b.GetResults() {
+					require.NotContains(t, bySID, r.GetTaskId(), "a second result")
+					bySID[r.GetTaskId()] = r
+				}
+				require.NoError(t, readResultColumns(b.GetColumns(), func(id uint64, r actors.Result) {
+					require.NotContains(t, byID, id, "a second result")
+					byID[id] = r
+				}))
+			case <-timeout:
+				t.Fatalf("%d results of %d within 20s", len(byID)+len(bySID), n)
+			}
+		}
+		return bySID, byID
+	}
+
+	t.Run("both forms", func(t *testing.T) {
+		m.sys.Root.RequestWithCustomSender(inbox, &protos.TaskBatch{
+			Tasks: []*protos.TaskEnvelope{
+				{Id: "a", Type: "echo", Pool: "work", Payload: []byte("hi")},
+				{Id: "b", Type: "nope", Pool: "work"},
+			},
+			Columns: &protos.TaskColumns{
+				Ids: []uint64{7, 8, 9}, Types: []string{"echo"}, Pools: []string{"work", "none"}, PoolIndex: []uint32{0, 0, 1},
+				Payloads: []byte("yoyo!"), PayloadEnds: []uint64{2, 5, 5},
+			},
+		}, from)
+		bySID, byID := results(t, 5)
+		assert.Equal(t, []byte("hi"), bySID["a"].GetOutput())
+		assert.NotEmpty(t, bySID["a"].GetWorker())
+		assert.Equal(t, protos.ErrorCode_ERROR_CODE_NO_HANDLER, bySID["b"].GetError().GetCode())
+		require.NoError(t, byID[7].Err)
+		assert.Equal(t, []byte("yo"), byID[7].Output)
+		assert.NotEmpty(t, byID[7].Worker)
+		assert.Equal(t, []byte("yo!"), byID[8].Output)
+		assert.ErrorIs(t, byID[9].Err, actors.ErrNoPool)
+		assert.True(t, refusedUnrun(byID[9]), "the sender places it elsewhere")
+	})
+
+	t.Run("malformed columns", func(t *testing.T) {
+		m.sys.Root.RequestWithCustomSender(inbox, &protos.TaskBatch{Columns: &protos.TaskColumns{
+			Ids: []uint64{1, 2}, Types: []string{"echo"}, Pools: []string{"work"}, Keys: []string{"only one"},
+		}}, from)
+		_, byID := results(t, 2)
+		for _, id := range []uint64{1, 2} {
+			assert.ErrorIs(t, byID[id].Err, actors.ErrInvalidTask)
+			assert.Contains(t, byID[id].Err.Error(), "keys")
+		}
+	})
 }
