@@ -103,6 +103,10 @@ func BenchmarkRemote(b *testing.B) {
 				a, bm := benchPair(b)
 				w := min(window, b.N)
 				cmd := impl.cmd(b.N, w, bm.address, bm.name)
+				// Each sub-benchmark starts from a settled heap in both
+				// processes, not in the wake of the one before.
+				a.call("settle", time.Minute)
+				bm.call("settle", time.Minute)
 				cpuB0 := bm.call("cpu", 10*time.Second)["seconds"].(float64)
 				stop := startProfiles(b, a, bm)
 				b.ResetTimer()

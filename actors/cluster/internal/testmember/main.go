@@ -20,6 +20,8 @@
 //	bench-raw N WINDOW ADDR TARGET  N raw protoactor requests to ADDR's echo actor
 //	                                (TARGET echo) or pool work (TARGET pool)
 //	cpu                             the CPU time this process used so far
+//	settle                          collect garbage and return freed memory to the OS
+//	                                now, so that a benchmark starts from a settled heap
 //	profile FILE                    start a CPU profile into FILE (the -cpuprofile
 //	                                flag's, if any, ends there)
 //	profile-stop                    stop the CPU profile and close its file
@@ -48,6 +50,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -309,6 +312,10 @@ func command(m *cluster.Member, f []string) {
 		say(map[string]any{"reply": "marks", "marks": n})
 	case "cpu":
 		say(map[string]any{"reply": "cpu", "seconds": cpuSeconds()})
+	case "settle":
+		runtime.GC()
+		debug.FreeOSMemory()
+		say(map[string]any{"reply": "settle"})
 	case "profile":
 		say(map[string]any{"reply": "profile", "error": errString(startProfile(arg(1)))})
 	case "profile-stop":
