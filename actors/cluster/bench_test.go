@@ -75,8 +75,10 @@ func stopBenchPair() {
 // (a RequestFuture per task) in the same run: to an echo actor (transport
 // alone) and to B's pool actor (the same work as Drover's path). Each
 // runs from Window goroutines that each wait for one task at a time.
-// Metrics: tasks/s, the CPU time per task of each process, and A's
-// allocations per task.
+// Metrics: tasks/s, the CPU time per task of each process, A's
+// allocations per task, and per task the read and write system calls and
+// the context switches of each process (what a goroutine hop or a socket
+// message more would show).
 //
 //	go test -run '^$' -bench BenchmarkRemote -benchtime 20000x ./actors/cluster/
 //
@@ -107,13 +109,14 @@ func BenchmarkRemote(b *testing.B) {
 				// processes, not in the wake of the one before.
 				a.call("settle", time.Minute)
 				bm.call("settle", time.Minute)
-				cpuB0 := bm.call("cpu", 10*time.Second)["seconds"].(float64)
+				a0, b0 := a.call("cpu", 10*time.Second), bm.call("cpu", 10*time.Second)
 				stop := startProfiles(b, a, bm)
 				b.ResetTimer()
 				r := a.call(cmd, 10*time.Minute)
 				b.StopTimer()
 				stop()
-				cpuB1 := bm.call("cpu", 10*time.Second)["seconds"].(float64)
+				a1, b1 := a.call("cpu", 10*time.Second), bm.call("cpu", 10*time.Second)
+				cpuB0, cpuB1 := b0["seconds"].(float64), b1["seconds"].(float64)
 				if errs, _ := r["errors"].([]any); len(errs) > 0 {
 					b.Fatalf("%s: errors %v", impl.name, errs)
 				}
@@ -122,6 +125,15 @@ func BenchmarkRemote(b *testing.B) {
 				b.ReportMetric(r["cpu_us_per_task"].(float64), "cpuA-µs/task")
 				b.ReportMetric((cpuB1-cpuB0)*1e6/n, "cpuB-µs/task")
 				b.ReportMetric(r["allocs_per_task"].(float64), "allocsA/task")
+				// Socket reads and writes per task (and the few others: the
+				// profile's, the protocol's lines), from /proc/self/io.
+				calls := func(x0, x1 map[string]any) float64 {
+					return float64(num(x1["syscr"])+num(x1["syscw"])-num(x0["syscr"])-num(x0["syscw"])) / n
+				}
+				b.ReportMetric(calls(a0, a1), "rwcallsA/task")
+				b.ReportMetric(calls(b0, b1), "rwcallsB/task")
+				b.ReportMetric(float64(num(a1["csw"])-num(a0["csw"]))/n, "cswA/task")
+				b.ReportMetric(float64(num(b1["csw"])-num(b0["csw"]))/n, "cswB/task")
 			})
 		}
 	}

@@ -19,7 +19,9 @@
 //	bench N WINDOW                  N noop tasks to pool "work", WINDOW in flight
 //	bench-raw N WINDOW ADDR TARGET  N raw protoactor requests to ADDR's echo actor
 //	                                (TARGET echo) or pool work (TARGET pool)
-//	cpu                             the CPU time this process used so far
+//	cpu                             the CPU time this process used so far, its read
+//	                                and write system calls and its threads' context
+//	                                switches (Linux; else 0)
 //	settle                          collect garbage and return freed memory to the OS
 //	                                now, so that a benchmark starts from a settled heap
 //	profile FILE                    start a CPU profile into FILE (the -cpuprofile
@@ -311,7 +313,8 @@ func command(m *cluster.Member, f []string) {
 		marks.Unlock()
 		say(map[string]any{"reply": "marks", "marks": n})
 	case "cpu":
-		say(map[string]any{"reply": "cpu", "seconds": cpuSeconds()})
+		r, w := ioCalls()
+		say(map[string]any{"reply": "cpu", "seconds": cpuSeconds(), "syscr": r, "syscw": w, "csw": contextSwitches()})
 	case "settle":
 		runtime.GC()
 		debug.FreeOSMemory()
@@ -449,6 +452,49 @@ func stopProfile() error {
 	err := profile.f.Close()
 	profile.f = nil
 	return err
+}
+
+// ioCalls returns the read and write system calls this process made, from
+// /proc/self/io; 0 where it cannot be read.
+func ioCalls() (reads, writes int64) {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ": ")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		switch k {
+		case "syscr":
+			reads = n
+		case "syscw":
+			writes = n
+		}
+	}
+	return reads, writes
+}
+
+// contextSwitches returns the context switches of this process's threads
+// so far (Linux; else 0).
+func contextSwitches() int64 {
+	dirs, _ := os.ReadDir("/proc/self/task")
+	var n int64
+	for _, d := range dirs {
+		b, err := os.ReadFile("/proc/self/task/" + d.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+				x, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				n += x
+			}
+		}
+	}
+	return n
 }
 
 // cpuSeconds returns the CPU time this process has used.
