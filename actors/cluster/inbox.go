@@ -55,6 +55,9 @@ func (in *inbox) SendUserMessage(_ *actor.PID, message any) {
 	node := in.m.node
 	envs := batch.GetTasks()
 	ids := batch.GetColumns().GetIds()
+	if len(envs)+len(ids) == 0 {
+		return // a token found its tasks gone (see outbox)
+	}
 	r := in.relayFor(sender, len(envs)+len(ids))
 	if r == nil || node.Draining() {
 		// Leaving: refuse, so that the sender places the tasks elsewhere.
