@@ -230,12 +230,17 @@ func (x *LoadReport) GetLeaving() bool {
 }
 
 // TaskBatch carries tasks from the member that accepted them to the member
-// that runs them. Every task gets exactly one TaskResult back, in a
-// ResultBatch, with its envelope's id as task_id.
+// that runs them. Every task gets exactly one result back, in a
+// ResultBatch: a task of tasks as a TaskResult whose task_id is its
+// envelope's id, a task of columns in the result's columns under its id.
+// A sender fills one of the two forms or both.
 type TaskBatch struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tasks, each naming its pool.
-	Tasks         []*TaskEnvelope `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	// Tasks as envelopes, each naming its pool.
+	Tasks []*TaskEnvelope `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	// Tasks column by column: the compact form, which costs a receiver a few
+	// allocations per batch rather than several per task.
+	Columns       *TaskColumns `protobuf:"bytes,2,opt,name=columns,proto3" json:"columns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -277,18 +282,179 @@ func (x *TaskBatch) GetTasks() []*TaskEnvelope {
 	return nil
 }
 
+func (x *TaskBatch) GetColumns() *TaskColumns {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+// TaskColumns is a batch of tasks stored column by column: the i-th task
+// is made of the i-th entry of each column. ids has one entry per task;
+// every other column is either empty, meaning its zero value for every
+// task, or has one entry per task.
+type TaskColumns struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Identifier of each task, chosen by the sender and unique among its
+	// tasks in flight; its result carries it back (ResultColumns.ids).
+	Ids []uint64 `protobuf:"varint,1,rep,packed,name=ids,proto3" json:"ids,omitempty"`
+	// Task types, each once; type_index gives each task's type as an index
+	// into types. A task type is required.
+	Types     []string `protobuf:"bytes,2,rep,name=types,proto3" json:"types,omitempty"`
+	TypeIndex []uint32 `protobuf:"varint,3,rep,packed,name=type_index,json=typeIndex,proto3" json:"type_index,omitempty"`
+	// Pool names, each once; pool_index gives each task's pool as an index
+	// into pools. A pool is required.
+	Pools     []string `protobuf:"bytes,4,rep,name=pools,proto3" json:"pools,omitempty"`
+	PoolIndex []uint32 `protobuf:"varint,5,rep,packed,name=pool_index,json=poolIndex,proto3" json:"pool_index,omitempty"`
+	// The tasks' payloads end to end; payload_ends gives the offset in
+	// payloads where each task's payload ends (it starts where the previous
+	// one ends, the first at 0).
+	Payloads    []byte   `protobuf:"bytes,6,opt,name=payloads,proto3" json:"payloads,omitempty"`
+	PayloadEnds []uint64 `protobuf:"varint,7,rep,packed,name=payload_ends,json=payloadEnds,proto3" json:"payload_ends,omitempty"`
+	// Priority of each task in its pool's admission queue.
+	Priorities []Priority `protobuf:"varint,8,rep,packed,name=priorities,proto3,enum=drover.v1.Priority" json:"priorities,omitempty"`
+	// Routing key of each task (TaskEnvelope.key).
+	Keys []string `protobuf:"bytes,9,rep,name=keys,proto3" json:"keys,omitempty"`
+	// Whether each task is idempotent (TaskEnvelope.idempotent).
+	Idempotent []bool `protobuf:"varint,10,rep,packed,name=idempotent,proto3" json:"idempotent,omitempty"`
+	// Which delivery of each task this is (TaskEnvelope.attempt).
+	Attempts []uint32 `protobuf:"varint,11,rep,packed,name=attempts,proto3" json:"attempts,omitempty"`
+	// Longest time each task may take, in nanoseconds; 0 means the pool's
+	// default (TaskEnvelope.timeout).
+	Timeouts      []int64 `protobuf:"varint,12,rep,packed,name=timeouts,proto3" json:"timeouts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskColumns) Reset() {
+	*x = TaskColumns{}
+	mi := &file_drover_cluster_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskColumns) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskColumns) ProtoMessage() {}
+
+func (x *TaskColumns) ProtoReflect() protoreflect.Message {
+	mi := &file_drover_cluster_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskColumns.ProtoReflect.Descriptor instead.
+func (*TaskColumns) Descriptor() ([]byte, []int) {
+	return file_drover_cluster_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *TaskColumns) GetIds() []uint64 {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+func (x *TaskColumns) GetTypes() []string {
+	if x != nil {
+		return x.Types
+	}
+	return nil
+}
+
+func (x *TaskColumns) GetTypeIndex() []uint32 {
+	if x != nil {
+		return x.TypeIndex
+	}
+	return nil
+}
+
+func (x *TaskColumns) GetPools() []string {
+	if x != nil {
+		return x.Pools
+	}
+	return nil
+}
+
+func (x *TaskColumns) GetPoolIndex() []uint32 {
+	if x != nil {
+		return x.PoolIndex
+	}
+	return nil
+}
+
+func (x *TaskColumns) GetPayloads() []byte {
+	if x != nil {
+		return x.Payloads
+	}
+	return nil
+}
+
+func (x *TaskColumns) GetPayloadEnds() []uint64 {
+	if x != nil {
+		return x.PayloadEnds
+	}
+	return nil
+}
+
+func (x *TaskColumns) GetPriorities() []Priority {
+	if x != nil {
+		return x.Priorities
+	}
+	return nil
+}
+
+func (x *TaskColumns) GetKeys() []string {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *TaskColumns) GetIdempotent() []bool {
+	if x != nil {
+		return x.Idempotent
+	}
+	return nil
+}
+
+func (x *TaskColumns) GetAttempts() []uint32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return nil
+}
+
+func (x *TaskColumns) GetTimeouts() []int64 {
+	if x != nil {
+		return x.Timeouts
+	}
+	return nil
+}
+
 // ResultBatch carries task results back to the member that sent the tasks.
 type ResultBatch struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The results, each with the task_id of its envelope.
-	Results       []*TaskResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	// Results of tasks sent as envelopes (TaskBatch.tasks), each with the
+	// task_id of its envelope.
+	Results []*TaskResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	// Results of tasks sent in columns (TaskBatch.columns).
+	Columns       *ResultColumns `protobuf:"bytes,2,opt,name=columns,proto3" json:"columns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ResultBatch) Reset() {
 	*x = ResultBatch{}
-	mi := &file_drover_cluster_proto_msgTypes[3]
+	mi := &file_drover_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -300,7 +466,7 @@ func (x *ResultBatch) String() string {
 func (*ResultBatch) ProtoMessage() {}
 
 func (x *ResultBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_drover_cluster_proto_msgTypes[3]
+	mi := &file_drover_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -313,12 +479,140 @@ func (x *ResultBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResultBatch.ProtoReflect.Descriptor instead.
 func (*ResultBatch) Descriptor() ([]byte, []int) {
-	return file_drover_cluster_proto_rawDescGZIP(), []int{3}
+	return file_drover_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ResultBatch) GetResults() []*TaskResult {
 	if x != nil {
 		return x.Results
+	}
+	return nil
+}
+
+func (x *ResultBatch) GetColumns() *ResultColumns {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+// ResultColumns is a batch of task results stored column by column, as
+// TaskColumns: ids has one entry per result; every other per-result column
+// is empty (its zero value for every result) or has one entry per result.
+type ResultColumns struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Identifier of each result's task (TaskColumns.ids).
+	Ids []uint64 `protobuf:"varint,1,rep,packed,name=ids,proto3" json:"ids,omitempty"`
+	// Worker names, each once; worker_index gives each result's worker as 1
+	// plus an index into workers, 0 when no worker took the task.
+	Workers     []string `protobuf:"bytes,2,rep,name=workers,proto3" json:"workers,omitempty"`
+	WorkerIndex []uint32 `protobuf:"varint,3,rep,packed,name=worker_index,json=workerIndex,proto3" json:"worker_index,omitempty"`
+	// Time each task waited between acceptance and the start of its run, in
+	// nanoseconds.
+	Queued []int64 `protobuf:"varint,4,rep,packed,name=queued,proto3" json:"queued,omitempty"`
+	// Time each task's handler ran, in nanoseconds.
+	Run []int64 `protobuf:"varint,5,rep,packed,name=run,proto3" json:"run,omitempty"`
+	// The handlers' outputs end to end; output_ends gives the offset in
+	// outputs where each result's output ends (as TaskColumns.payload_ends).
+	Outputs    []byte   `protobuf:"bytes,6,opt,name=outputs,proto3" json:"outputs,omitempty"`
+	OutputEnds []uint64 `protobuf:"varint,7,rep,packed,name=output_ends,json=outputEnds,proto3" json:"output_ends,omitempty"`
+	// The failures, sparse: errors[i] is why the result at index
+	// error_index[i] failed; every result not named there succeeded.
+	ErrorIndex    []uint32     `protobuf:"varint,8,rep,packed,name=error_index,json=errorIndex,proto3" json:"error_index,omitempty"`
+	Errors        []*TaskError `protobuf:"bytes,9,rep,name=errors,proto3" json:"errors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResultColumns) Reset() {
+	*x = ResultColumns{}
+	mi := &file_drover_cluster_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResultColumns) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResultColumns) ProtoMessage() {}
+
+func (x *ResultColumns) ProtoReflect() protoreflect.Message {
+	mi := &file_drover_cluster_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResultColumns.ProtoReflect.Descriptor instead.
+func (*ResultColumns) Descriptor() ([]byte, []int) {
+	return file_drover_cluster_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ResultColumns) GetIds() []uint64 {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+func (x *ResultColumns) GetWorkers() []string {
+	if x != nil {
+		return x.Workers
+	}
+	return nil
+}
+
+func (x *ResultColumns) GetWorkerIndex() []uint32 {
+	if x != nil {
+		return x.WorkerIndex
+	}
+	return nil
+}
+
+func (x *ResultColumns) GetQueued() []int64 {
+	if x != nil {
+		return x.Queued
+	}
+	return nil
+}
+
+func (x *ResultColumns) GetRun() []int64 {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
+func (x *ResultColumns) GetOutputs() []byte {
+	if x != nil {
+		return x.Outputs
+	}
+	return nil
+}
+
+func (x *ResultColumns) GetOutputEnds() []uint64 {
+	if x != nil {
+		return x.OutputEnds
+	}
+	return nil
+}
+
+func (x *ResultColumns) GetErrorIndex() []uint32 {
+	if x != nil {
+		return x.ErrorIndex
+	}
+	return nil
+}
+
+func (x *ResultColumns) GetErrors() []*TaskError {
+	if x != nil {
+		return x.Errors
 	}
 	return nil
 }
@@ -344,11 +638,45 @@ const file_drover_cluster_proto_rawDesc = "" +
 	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12.\n" +
 	"\x04sent\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04sent\x12)\n" +
 	"\x05pools\x18\x06 \x03(\v2\x13.drover.v1.PoolLoadR\x05pools\x12\x18\n" +
-	"\aleaving\x18\a \x01(\bR\aleaving\":\n" +
+	"\aleaving\x18\a \x01(\bR\aleaving\"l\n" +
 	"\tTaskBatch\x12-\n" +
-	"\x05tasks\x18\x01 \x03(\v2\x17.drover.v1.TaskEnvelopeR\x05tasks\">\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x17.drover.v1.TaskEnvelopeR\x05tasks\x120\n" +
+	"\acolumns\x18\x02 \x01(\v2\x16.drover.v1.TaskColumnsR\acolumns\"\xe9\x02\n" +
+	"\vTaskColumns\x12\x10\n" +
+	"\x03ids\x18\x01 \x03(\x04R\x03ids\x12\x14\n" +
+	"\x05types\x18\x02 \x03(\tR\x05types\x12\x1d\n" +
+	"\n" +
+	"type_index\x18\x03 \x03(\rR\ttypeIndex\x12\x14\n" +
+	"\x05pools\x18\x04 \x03(\tR\x05pools\x12\x1d\n" +
+	"\n" +
+	"pool_index\x18\x05 \x03(\rR\tpoolIndex\x12\x1a\n" +
+	"\bpayloads\x18\x06 \x01(\fR\bpayloads\x12!\n" +
+	"\fpayload_ends\x18\a \x03(\x04R\vpayloadEnds\x123\n" +
+	"\n" +
+	"priorities\x18\b \x03(\x0e2\x13.drover.v1.PriorityR\n" +
+	"priorities\x12\x12\n" +
+	"\x04keys\x18\t \x03(\tR\x04keys\x12\x1e\n" +
+	"\n" +
+	"idempotent\x18\n" +
+	" \x03(\bR\n" +
+	"idempotent\x12\x1a\n" +
+	"\battempts\x18\v \x03(\rR\battempts\x12\x1a\n" +
+	"\btimeouts\x18\f \x03(\x03R\btimeouts\"r\n" +
 	"\vResultBatch\x12/\n" +
-	"\aresults\x18\x01 \x03(\v2\x15.drover.v1.TaskResultR\aresultsB+Z)github.com/drover-go/drover/protos;protosb\x06proto3"
+	"\aresults\x18\x01 \x03(\v2\x15.drover.v1.TaskResultR\aresults\x122\n" +
+	"\acolumns\x18\x02 \x01(\v2\x18.drover.v1.ResultColumnsR\acolumns\"\x92\x02\n" +
+	"\rResultColumns\x12\x10\n" +
+	"\x03ids\x18\x01 \x03(\x04R\x03ids\x12\x18\n" +
+	"\aworkers\x18\x02 \x03(\tR\aworkers\x12!\n" +
+	"\fworker_index\x18\x03 \x03(\rR\vworkerIndex\x12\x16\n" +
+	"\x06queued\x18\x04 \x03(\x03R\x06queued\x12\x10\n" +
+	"\x03run\x18\x05 \x03(\x03R\x03run\x12\x18\n" +
+	"\aoutputs\x18\x06 \x01(\fR\aoutputs\x12\x1f\n" +
+	"\voutput_ends\x18\a \x03(\x04R\n" +
+	"outputEnds\x12\x1f\n" +
+	"\verror_index\x18\b \x03(\rR\n" +
+	"errorIndex\x12,\n" +
+	"\x06errors\x18\t \x03(\v2\x14.drover.v1.TaskErrorR\x06errorsB+Z)github.com/drover-go/drover/protos;protosb\x06proto3"
 
 var (
 	file_drover_cluster_proto_rawDescOnce sync.Once
@@ -362,28 +690,36 @@ func file_drover_cluster_proto_rawDescGZIP() []byte {
 	return file_drover_cluster_proto_rawDescData
 }
 
-var file_drover_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_drover_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_drover_cluster_proto_goTypes = []any{
 	(*PoolLoad)(nil),              // 0: drover.v1.PoolLoad
 	(*LoadReport)(nil),            // 1: drover.v1.LoadReport
 	(*TaskBatch)(nil),             // 2: drover.v1.TaskBatch
-	(*ResultBatch)(nil),           // 3: drover.v1.ResultBatch
-	(WorkerKind)(0),               // 4: drover.v1.WorkerKind
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
-	(*TaskEnvelope)(nil),          // 6: drover.v1.TaskEnvelope
-	(*TaskResult)(nil),            // 7: drover.v1.TaskResult
+	(*TaskColumns)(nil),           // 3: drover.v1.TaskColumns
+	(*ResultBatch)(nil),           // 4: drover.v1.ResultBatch
+	(*ResultColumns)(nil),         // 5: drover.v1.ResultColumns
+	(WorkerKind)(0),               // 6: drover.v1.WorkerKind
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(*TaskEnvelope)(nil),          // 8: drover.v1.TaskEnvelope
+	(Priority)(0),                 // 9: drover.v1.Priority
+	(*TaskResult)(nil),            // 10: drover.v1.TaskResult
+	(*TaskError)(nil),             // 11: drover.v1.TaskError
 }
 var file_drover_cluster_proto_depIdxs = []int32{
-	4, // 0: drover.v1.PoolLoad.kind:type_name -> drover.v1.WorkerKind
-	5, // 1: drover.v1.LoadReport.sent:type_name -> google.protobuf.Timestamp
-	0, // 2: drover.v1.LoadReport.pools:type_name -> drover.v1.PoolLoad
-	6, // 3: drover.v1.TaskBatch.tasks:type_name -> drover.v1.TaskEnvelope
-	7, // 4: drover.v1.ResultBatch.results:type_name -> drover.v1.TaskResult
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	6,  // 0: drover.v1.PoolLoad.kind:type_name -> drover.v1.WorkerKind
+	7,  // 1: drover.v1.LoadReport.sent:type_name -> google.protobuf.Timestamp
+	0,  // 2: drover.v1.LoadReport.pools:type_name -> drover.v1.PoolLoad
+	8,  // 3: drover.v1.TaskBatch.tasks:type_name -> drover.v1.TaskEnvelope
+	3,  // 4: drover.v1.TaskBatch.columns:type_name -> drover.v1.TaskColumns
+	9,  // 5: drover.v1.TaskColumns.priorities:type_name -> drover.v1.Priority
+	10, // 6: drover.v1.ResultBatch.results:type_name -> drover.v1.TaskResult
+	5,  // 7: drover.v1.ResultBatch.columns:type_name -> drover.v1.ResultColumns
+	11, // 8: drover.v1.ResultColumns.errors:type_name -> drover.v1.TaskError
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_drover_cluster_proto_init() }
@@ -398,7 +734,7 @@ func file_drover_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_drover_cluster_proto_rawDesc), len(file_drover_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -24,9 +24,6 @@ type (
 	stop struct{} // Shutdown is about to stop the remote (request)
 )
 
-// maxBatch bounds the tasks or results in one batch message.
-const maxBatch = 512
-
 // peerState is what the control actor knows of the member at an address:
 // the incarnation the topology names there, and the state of this
 // member's connection to the address (which outlives incarnations of one
@@ -123,6 +120,9 @@ func (a *control) Receive(c actor.Context) {
 		}
 		ps := a.peer(msg.Address)
 		ps.connected = true
+		// Results for the address may wait for a batch that was lost
+		// with the last connection: they go on this one.
+		a.m.inbox.repost(msg.Address)
 		a.sync()
 	case *remote.EndpointTerminatedEvent:
 		// The event names an address, not a process. It counts only when
@@ -140,6 +140,12 @@ func (a *control) Receive(c actor.Context) {
 			a.sync()
 		} else if !a.stopped {
 			a.m.cfg.logger.Trace("endpoint terminated without a connection: ignored", "address", msg.Address)
+		}
+		if !a.stopped {
+			// The batch of results on its way there may be lost with the
+			// connection: send them again (to a new connection, when the
+			// remote made one).
+			a.m.inbox.repost(msg.Address)
 		}
 	case *leaving:
 		a.leaving = true
@@ -237,7 +243,7 @@ func (a *control) onReport(r *protos.LoadReport) {
 	if p := ps.cur; r.GetLeaving() && p != nil && !p.saidLeft {
 		// It takes no new tasks (sync dropped it from the routes) but
 		// finishes those it has: they fail over only if its connection
-		// ends first. Tasks picked for it from now on find its batcher
+		// ends first. Tasks picked for it from now on find its outbox
 		// closed and go elsewhere.
 		p.out.close()
 		p.saidLeft = true
@@ -340,10 +346,9 @@ func (a *control) sync() {
 			if p.name == "" {
 				p.name = p.address
 			}
-			m := a.m
-			p.out = newBatcher(maxBatch, func(b []*protos.TaskEnvelope) {
-				m.sys.Root.RequestWithCustomSender(p.inbox, &protos.TaskBatch{Tasks: b}, m.collector)
-			})
+			root, collector := a.m.sys.Root, a.m.collector
+			p.out = newOutbox(func(tok remote.RootSerializable) { root.RequestWithCustomSender(p.inbox, tok, collector) },
+				func(b []outTask) remote.RootSerialized { return taskBatch(b) }, outTaskSize)
 			ps.cur = p
 			a.m.cfg.logger.Debug("member joined", "member", p.name, "address", p.address)
 			a.event(EventJoined, p, "")
@@ -455,11 +460,7 @@ func (a *control) publish() {
 		if r.dirty {
 			targets := make(map[int]*target, len(r.members))
 			for p := range r.members {
-				tg := &target{peer: p}
-				if p.self {
-					tg.pid, _ = a.m.node.PoolPID(r.pool)
-				}
-				targets[p.routee] = tg
+				targets[p.routee] = &target{peer: p}
 			}
 			r.targets.Store(&targets)
 			r.dirty = false

@@ -99,19 +99,27 @@
 //
 // # The result path
 //
-// A task for this member goes to its own pool actor (Node.PoolPID) as a
-// TaskEnvelope; a task for another member goes in a TaskBatch to that
-// member's inbox ("drover-inbox"), which hands each envelope to the pool's
-// actor. Batches form by themselves: a task that finds the sender idle goes
-// alone at once, and tasks that come while a batch is being sent go
-// together in the next one. Results come back as TaskResults (from the
-// member's own pools) or ResultBatches (from other members) to the
-// member's collector ("drover-results"), a protoactor process without a
-// mailbox that matches each result to its task by the envelope's id: no
-// protoactor future per task. Every accepted task gets exactly one result.
-// A member that refuses a task without running it (queue full, shutting
-// down, no such pool or handler, circuit open) has it placed elsewhere, up
-// to WithMaxDispatch times in all.
+// A task for this member goes straight to its own node (Node.TrySubmit,
+// with a result callback); a task for another member goes in a TaskBatch
+// to that member's inbox ("drover-inbox"), which hands each task to its
+// node the same way, on the goroutine that delivers the batch. Results go
+// back in ResultBatches to the sending member's collector
+// ("drover-results"), a protoactor process without a mailbox that matches
+// each result to its task by the task's id: no protoactor future and no
+// actor hop per task. Batches form by themselves, in each direction and
+// per destination, with no goroutine of Drover's: a task (or result) that
+// finds none on its way posts a token to the destination through
+// protoactor's remote, and the remote's endpoint writer, when it comes to
+// send the token, takes everything queued for the destination by then
+// (see remote.RootSerializable). So a lone task leaves at once, and tasks
+// that come while the connection is busy go together. Batches are stored
+// column by column (TaskColumns, ResultColumns in
+// protos/drover_cluster.proto): a few allocations per batch rather than
+// several per task; the inbox and the collector also read the envelope
+// form (TaskEnvelope, TaskResult). Every accepted task gets exactly one
+// result. A member that refuses a task without running it (queue full,
+// shutting down, no such pool or handler, circuit open) has it placed
+// elsewhere, up to WithMaxDispatch times in all.
 //
 // # Failover
 //

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/drover-go/drover/actors"
 	"github.com/drover-go/drover/protos"
@@ -23,8 +22,8 @@ type peer struct {
 	id, name, address string
 	self              bool
 	routee            int
-	inbox             *actor.PID                     // remote: the member's inbox
-	out               *batcher[*protos.TaskEnvelope] // remote: task batches to the inbox
+	inbox             *actor.PID       // remote: the member's inbox
+	out               *outbox[outTask] // remote: task batches to the inbox
 
 	lost       atomic.Bool
 	inflight   atomic.Int64
@@ -35,7 +34,6 @@ type peer struct {
 // target is a pool on a peer.
 type target struct {
 	peer *peer
-	pid  *actor.PID // self: the local pool's PID
 }
 
 // route is one pool name across the cluster: a router strategy over the
@@ -252,7 +250,6 @@ func (m *Member) dispatch(f *call, r *route, tg *target) {
 	f.route, f.tg = r, tg
 	f.dispatches++
 	f.cur.Store(k)
-	env := f.envelope(k)
 	p := tg.peer
 	p.inflight.Add(1)
 	p.dispatched.Add(1)
@@ -267,11 +264,11 @@ func (m *Member) dispatch(f *call, r *route, tg *target) {
 		return
 	}
 	if p.self {
-		m.sys.Root.RequestWithCustomSender(tg.pid, env, m.collector)
+		m.runLocal(k, f)
 		return
 	}
 	m.sentRemote.Add(1)
-	if !p.out.add(env) {
+	if !p.out.add(outTask{k: k, f: f, attempt: uint32(f.dispatches - 1)}) {
 		if m.pending.takeIf(k, f) {
 			m.release(f)
 			m.redispatch(f, memberLost(p, "left", f.maybeRan))
@@ -279,22 +276,24 @@ func (m *Member) dispatch(f *call, r *route, tg *target) {
 	}
 }
 
-// envelope builds the wire form of dispatch k.
-func (f *call) envelope(k uint64) *protos.TaskEnvelope {
-	env := &protos.TaskEnvelope{
-		Id:         strconv.FormatUint(k, 36),
+// runLocal hands dispatch k of f to this member's node; its result comes
+// to onResult on the goroutine that ends it, as a refusal does at once.
+func (m *Member) runLocal(k uint64, f *call) {
+	t := actors.Task{
 		Type:       f.typ,
 		Pool:       f.pool,
-		Priority:   protos.Priority(f.priority),
 		Key:        f.key,
 		Payload:    f.payload,
+		Priority:   f.priority,
 		Idempotent: f.idempotent,
-		Attempt:    uint32(f.dispatches - 1),
+		OnResult:   func(r actors.Result) { m.onResult(k, r) },
 	}
 	if d := f.deadline(); !d.IsZero() {
-		env.Timeout = durationpb.New(max(time.Until(d), time.Millisecond))
+		t.Timeout = max(time.Until(d), time.Millisecond)
 	}
-	return env
+	if _, err := m.node.TrySubmit(t); err != nil {
+		m.onResult(k, actors.Result{Err: err})
+	}
 }
 
 // release gives back the slot of f's current dispatch.
@@ -304,19 +303,15 @@ func (m *Member) release(f *call) {
 	m.room.signal()
 }
 
-// onResult takes a task's result from a member (this one included).
-func (m *Member) onResult(res *protos.TaskResult) {
-	k, err := strconv.ParseUint(res.GetTaskId(), 36, 64)
-	if err != nil {
-		return
-	}
+// onResult takes the result of dispatch k from a member (this one
+// included).
+func (m *Member) onResult(k uint64, r actors.Result) {
 	f := m.pending.take(k)
 	if f == nil {
 		return // a late result of a task that was failed over, canceled or timed out
 	}
 	m.release(f)
-	r := resultOf(res)
-	if refusedUnrun(res) {
+	if refusedUnrun(r) {
 		m.rerouted.Add(1)
 		m.redispatch(f, r.Err)
 		return
@@ -324,13 +319,23 @@ func (m *Member) onResult(res *protos.TaskResult) {
 	f.finish(r, f.tg.peer.name)
 }
 
+// onResultProto takes a result in the envelope form, whose task id is the
+// dispatch key in base 36.
+func (m *Member) onResultProto(res *protos.TaskResult) {
+	k, err := strconv.ParseUint(res.GetTaskId(), 36, 64)
+	if err != nil {
+		return
+	}
+	m.onResult(k, resultOf(res))
+}
+
 // refusedUnrun reports whether a result says that the member refused the
 // task without running it, so that another member may run it.
-func refusedUnrun(res *protos.TaskResult) bool {
-	if res.GetWorker() != "" || res.GetError() == nil {
+func refusedUnrun(r actors.Result) bool {
+	if r.Err == nil || r.Worker != "" {
 		return false
 	}
-	switch res.GetError().GetCode() {
+	switch actors.ErrorCode(r.Err) {
 	case protos.ErrorCode_ERROR_CODE_QUEUE_FULL,
 		protos.ErrorCode_ERROR_CODE_SHUTTING_DOWN,
 		protos.ErrorCode_ERROR_CODE_CIRCUIT_OPEN,
@@ -404,22 +409,29 @@ func (m *Member) abortTask(f *call, err error) bool {
 	return !done
 }
 
-// collector is the process that takes the results of this member's
-// tasks: single TaskResults from its own node's pools, ResultBatches from
-// other members. It is a protoactor process without a mailbox, like a
-// future: results are matched to tasks on the delivering goroutine.
+// collector is the process that takes the results of this member's tasks
+// from other members (ResultBatches). It is a protoactor process without
+// a mailbox, like a future: results are matched to tasks on the delivering
+// goroutine.
 type collector struct{ m *Member }
 
 var _ actor.Process = (*collector)(nil)
 
 func (c *collector) SendUserMessage(_ *actor.PID, message any) {
 	switch msg := actor.UnwrapEnvelopeMessage(message).(type) {
-	case *protos.TaskResult:
-		c.m.onResult(msg)
 	case *protos.ResultBatch:
 		for _, r := range msg.GetResults() {
-			c.m.onResult(r)
+			c.m.onResultProto(r)
 		}
+		if cols := msg.GetColumns(); cols != nil {
+			if err := readResultColumns(cols, c.m.onResult); err != nil {
+				// Its tasks end as their member's loss or their deadline
+				// decides; a member of this version never sends one.
+				c.m.cfg.logger.Warn("malformed result batch dropped", "error", err)
+			}
+		}
+	case *protos.TaskResult:
+		c.m.onResultProto(msg)
 	}
 }
 

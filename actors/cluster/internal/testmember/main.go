@@ -19,7 +19,14 @@
 //	bench N WINDOW                  N noop tasks to pool "work", WINDOW in flight
 //	bench-raw N WINDOW ADDR TARGET  N raw protoactor requests to ADDR's echo actor
 //	                                (TARGET echo) or pool work (TARGET pool)
-//	cpu                             the CPU time this process used so far
+//	cpu                             the CPU time this process used so far, its read
+//	                                and write system calls and its threads' context
+//	                                switches (Linux; else 0)
+//	settle                          collect garbage and return freed memory to the OS
+//	                                now, so that a benchmark starts from a settled heap
+//	profile FILE                    start a CPU profile into FILE (the -cpuprofile
+//	                                flag's, if any, ends there)
+//	profile-stop                    stop the CPU profile and close its file
 //	touch ADDR TIMEOUT              a raw request to ADDR's control actor
 //	health                          the member's Health
 //	waitready TIMEOUT               wait until the member's Health is ready
@@ -45,6 +52,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -106,14 +114,10 @@ func run() error {
 	logLevel := flag.String("log", "", "log to stderr at this level (trace, debug, info, ...)")
 	flag.Parse()
 	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
+		if err := startProfile(*cpuProfile); err != nil {
 			return err
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		defer func() { _ = stopProfile() }()
 	}
 
 	opts := []cluster.Option{
@@ -309,7 +313,16 @@ func command(m *cluster.Member, f []string) {
 		marks.Unlock()
 		say(map[string]any{"reply": "marks", "marks": n})
 	case "cpu":
-		say(map[string]any{"reply": "cpu", "seconds": cpuSeconds()})
+		r, w := ioCalls()
+		say(map[string]any{"reply": "cpu", "seconds": cpuSeconds(), "syscr": r, "syscw": w, "csw": contextSwitches()})
+	case "settle":
+		runtime.GC()
+		debug.FreeOSMemory()
+		say(map[string]any{"reply": "settle"})
+	case "profile":
+		say(map[string]any{"reply": "profile", "error": errString(startProfile(arg(1)))})
+	case "profile-stop":
+		say(map[string]any{"reply": "profile-stop", "error": errString(stopProfile())})
 	case "touch":
 		_, err := m.System().Root.RequestFuture(actor.NewPID(arg(1), "drover-cluster"), &actor.Touch{}, dur(2)).Result()
 		say(map[string]any{"reply": "touch", "ok": err == nil, "error": errString(err)})
@@ -401,6 +414,87 @@ func benchRaw(m *cluster.Member, n, window int, addr, target, node string) {
 		_, err := root.RequestFuture(pid, &protos.TaskEnvelope{Id: "x", Type: "noop", Pool: "work"}, 10*time.Second).Result()
 		return err
 	})
+}
+
+// profile is the file of the CPU profile running, if any.
+var profile struct {
+	sync.Mutex
+	f *os.File
+}
+
+// startProfile starts a CPU profile into path, ending the one running.
+func startProfile(path string) error {
+	if err := stopProfile(); err != nil {
+		return err
+	}
+	profile.Lock()
+	defer profile.Unlock()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	profile.f = f
+	return nil
+}
+
+// stopProfile ends the CPU profile running, if any.
+func stopProfile() error {
+	profile.Lock()
+	defer profile.Unlock()
+	if profile.f == nil {
+		return nil
+	}
+	pprof.StopCPUProfile()
+	err := profile.f.Close()
+	profile.f = nil
+	return err
+}
+
+// ioCalls returns the read and write system calls this process made, from
+// /proc/self/io; 0 where it cannot be read.
+func ioCalls() (reads, writes int64) {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ": ")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		switch k {
+		case "syscr":
+			reads = n
+		case "syscw":
+			writes = n
+		}
+	}
+	return reads, writes
+}
+
+// contextSwitches returns the context switches of this process's threads
+// so far (Linux; else 0).
+func contextSwitches() int64 {
+	dirs, _ := os.ReadDir("/proc/self/task")
+	var n int64
+	for _, d := range dirs {
+		b, err := os.ReadFile("/proc/self/task/" + d.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+				x, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				n += x
+			}
+		}
+	}
+	return n
 }
 
 // cpuSeconds returns the CPU time this process has used.
