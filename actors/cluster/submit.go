@@ -286,6 +286,7 @@ func (m *Member) runLocal(k uint64, f *call) {
 		Payload:    f.payload,
 		Priority:   f.priority,
 		Idempotent: f.idempotent,
+		Timed:      true, // as a task from another member is
 		OnResult:   func(r actors.Result) { m.onResult(k, r) },
 	}
 	if d := f.deadline(); !d.IsZero() {

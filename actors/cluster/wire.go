@@ -161,6 +161,8 @@ func (tc taskColumns) task(i int) actors.Task {
 	t := actors.Task{
 		Type: pick(c.GetTypes(), c.GetTypeIndex(), i),
 		Pool: pick(c.GetPools(), c.GetPoolIndex(), i),
+		// Its result goes back over the wire with its timings.
+		Timed: true,
 	}
 	t.Payload = slice(c.GetPayloads(), c.GetPayloadEnds(), i)
 	if p := c.GetPriorities(); p != nil {
