@@ -81,7 +81,8 @@ func (s PoolState) accepting() bool { return s <= PoolRestarting }
 // Messages of the pool actor: the closed set of requests that change a
 // pool's lifecycle.
 type (
-	// workerStarted: a worker incarnation is up and its runners run.
+	// workerStarted: a worker's actor started an incarnation (a restart,
+	// a Resume, a process worker's start) and its runners run.
 	workerStarted struct {
 		w   *worker
 		inc *incarnation
@@ -257,11 +258,32 @@ func (a *poolActor) setWorkerLocked(w *worker, s WorkerState) {
 	}
 }
 
+// spawn spawns an actor for each of ws. An in-process worker's first
+// incarnation is made here and goes live at once, its runners with it:
+// its actor has nothing left to do on Started, so that a worker costs
+// little more than a bare actor to start (no message back to the pool
+// actor, no stack growth on the actor's goroutine). A process worker's
+// start waits for its child: its actor runs it (workerActor.start) and
+// reports back with workerStarted. Restarts, of either kind, start on the
+// worker's actor.
 func (a *poolActor) spawn(c actor.Context, ws []*worker) {
 	p := a.p
+	direct := p.cfg.Kind != KindProcess
 	for _, w := range ws {
-		w := w
-		props := actor.PropsFromProducer(func() actor.Actor { return &workerActor{w: w} })
+		first := &workerActor{w: w}
+		if direct {
+			first.inc = newIncarnation(w, nil, c.Self(), c.ActorSystem())
+		}
+		inc := first.inc
+		props := actor.PropsFromProducer(func() actor.Actor {
+			// Called in SpawnNamed, on this goroutine, then on the worker's
+			// own for each restart, which starts afresh.
+			if x := first; x != nil {
+				first = nil
+				return x
+			}
+			return &workerActor{w: w}
+		})
 		pid, err := c.SpawnNamed(props, w.name[len(p.cfg.Name)+1:])
 		p.mu.Lock()
 		if err != nil {
@@ -273,6 +295,24 @@ func (a *poolActor) spawn(c actor.Context, ws []*worker) {
 		a.byID[pid.Id] = w
 		w.inc = nil
 		a.setWorkerLocked(w, WorkerStarting)
+		run := inc != nil && !a.halting && !p.runnersStopped
+		if run {
+			inc.self = pid // read by the pool actor alone
+			p.runners += p.cfg.Concurrency
+			a.upLocked(w, inc)
+		}
+		p.mu.Unlock()
+		if run {
+			// After upLocked: a runner that panics at once sends crashWorker
+			// for inc, which the pool actor must find current.
+			for range p.cfg.Concurrency {
+				go inc.run()
+			}
+		}
+	}
+	if direct {
+		p.mu.Lock()
+		a.settleLocked()
 		p.mu.Unlock()
 	}
 }
@@ -284,15 +324,22 @@ func (a *poolActor) workerStarted(m workerStarted) {
 	if a.halting || w.pid != m.inc.self || w.state == WorkerStopping || w.state == WorkerDead {
 		return // a worker on its way out
 	}
-	w.inc = m.inc
-	w.be = m.inc.be
+	a.upLocked(w, m.inc)
+	a.settleLocked()
+}
+
+// upLocked puts w's incarnation inc, whose runners are starting, in
+// routing.
+func (a *poolActor) upLocked(w *worker, inc *incarnation) {
+	p := a.p
+	w.inc = inc
+	w.be = inc.be
 	w.started++
 	if w.started == 1 && w.id < p.startWorkers {
 		p.node.workerUp()
 	}
 	a.health.forget(w)
 	a.setWorkerLocked(w, WorkerIdle)
-	a.settleLocked()
 }
 
 func (a *poolActor) workerDown(m workerDown) {
@@ -517,12 +564,12 @@ func (a *poolActor) respawn(c actor.Context) {
 			ws = append(ws, w)
 		}
 	}
+	// Degraded before the spawn, which settles the pool once its workers
+	// are live.
+	a.moveLocked(PoolDegraded)
 	p.mu.Unlock()
 	p.node.logger.Info("restarting pool", "pool", p.cfg.Name, "workers", len(ws))
 	a.spawn(c, ws)
-	p.mu.Lock()
-	a.moveLocked(PoolDegraded)
-	p.mu.Unlock()
 }
 
 // giveUp fails the pool for good: queued tasks, waiting Submit calls and
