@@ -260,30 +260,23 @@ func (a *poolActor) setWorkerLocked(w *worker, s WorkerState) {
 
 // spawn spawns an actor for each of ws. An in-process worker's first
 // incarnation is made here and goes live at once, its runners with it:
-// its actor has nothing left to do on Started, so that a worker costs
-// little more than a bare actor to start (no message back to the pool
-// actor, no stack growth on the actor's goroutine). A process worker's
-// start waits for its child: its actor runs it (workerActor.start) and
-// reports back with workerStarted. Restarts, of either kind, start on the
-// worker's actor.
+// its actor has nothing left to do on Started, which it takes here, inside
+// SpawnNamed (see workerSpawn), so that a worker costs little more than a
+// bare actor to start (no goroutine and no stack growth for Started, no
+// message back to the pool actor). A process worker's start waits for its
+// child: its actor runs it (workerActor.start) and reports back with
+// workerStarted. Restarts, of either kind, start on the worker's actor.
 func (a *poolActor) spawn(c actor.Context, ws []*worker) {
 	p := a.p
 	direct := p.cfg.Kind != KindProcess
 	for _, w := range ws {
-		first := &workerActor{w: w}
+		s := &workerSpawn{w: w, first: &workerActor{w: w}}
+		props := actor.PropsFromProducer(s.produce)
 		if direct {
-			first.inc = newIncarnation(w, nil, c.Self(), c.ActorSystem())
+			s.first.inc = newIncarnation(w, nil, c.Self(), c.ActorSystem())
+			props.Configure(actor.WithDispatcher(s))
 		}
-		inc := first.inc
-		props := actor.PropsFromProducer(func() actor.Actor {
-			// Called in SpawnNamed, on this goroutine, then on the worker's
-			// own for each restart, which starts afresh.
-			if x := first; x != nil {
-				first = nil
-				return x
-			}
-			return &workerActor{w: w}
-		})
+		inc := s.first.inc
 		pid, err := c.SpawnNamed(props, w.name[len(p.cfg.Name)+1:])
 		p.mu.Lock()
 		if err != nil {
@@ -316,6 +309,48 @@ func (a *poolActor) spawn(c actor.Context, ws []*worker) {
 		p.mu.Unlock()
 	}
 }
+
+// workerSpawn is the producer of one worker actor's instances and, for a
+// worker whose first incarnation the pool actor starts, its dispatcher.
+type workerSpawn struct {
+	w     *worker
+	first *workerActor // the first instance, handed over by produce once
+	ran   bool         // the mailbox has run once
+}
+
+var _ actor.Dispatcher = (*workerSpawn)(nil)
+
+// workerThroughput is the messages a worker's mailbox takes in one run
+// before it yields: protoactor's default.
+const workerThroughput = 300
+
+// produce is the actor's producer: it returns the first instance, in
+// SpawnNamed on the pool actor, then a fresh one for each restart, on the
+// worker's goroutine (the mailbox orders the calls).
+func (s *workerSpawn) produce() actor.Actor {
+	if a := s.first; a != nil {
+		s.first = nil
+		return a
+	}
+	return &workerActor{w: s.w}
+}
+
+// Schedule implements actor.Dispatcher. The mailbox's first run, which
+// takes the Started that SpawnNamed posts, runs at once on the caller's
+// goroutine (the pool actor's), since that Started has nothing to do;
+// every later run gets a goroutine of its own, as with protoactor's
+// default dispatcher. The mailbox asks for one run at a time.
+func (s *workerSpawn) Schedule(run func()) {
+	if !s.ran {
+		s.ran = true
+		run()
+		return
+	}
+	go run()
+}
+
+// Throughput implements actor.Dispatcher.
+func (s *workerSpawn) Throughput() int { return workerThroughput }
 
 func (a *poolActor) workerStarted(m workerStarted) {
 	p, w := a.p, m.w
