@@ -274,8 +274,8 @@ func (a *poolActor) spawn(c actor.Context, ws []*worker) {
 	// buffer up front, 2 allocations and 200 B less per worker.
 	mailbox := actor.WithMailbox(actor.UnboundedLockfree())
 	for _, w := range ws {
-		s := &workerSpawn{w: w, first: &workerActor{w: w}}
-		props := actor.PropsFromProducer(s.produce, mailbox)
+		s := &workerSpawn{first: workerActor{w: w}}
+		props := actor.PropsFromProducerWithActorSystem(s.produce, mailbox)
 		if direct {
 			s.first.inc = newIncarnation(w, nil, c.Self(), c.ActorSystem())
 			props.Configure(actor.WithDispatcher(s))
@@ -317,9 +317,9 @@ func (a *poolActor) spawn(c actor.Context, ws []*worker) {
 // workerSpawn is the producer of one worker actor's instances and, for a
 // worker whose first incarnation the pool actor starts, its dispatcher.
 type workerSpawn struct {
-	w     *worker
-	first *workerActor // the first instance, handed over by produce once
-	ran   bool         // the mailbox has run once
+	first  workerActor // the first instance
+	handed bool        // produce has handed first over
+	ran    bool        // the mailbox has run once
 }
 
 var _ actor.Dispatcher = (*workerSpawn)(nil)
@@ -331,12 +331,12 @@ const workerThroughput = 300
 // produce is the actor's producer: it returns the first instance, in
 // SpawnNamed on the pool actor, then a fresh one for each restart, on the
 // worker's goroutine (the mailbox orders the calls).
-func (s *workerSpawn) produce() actor.Actor {
-	if a := s.first; a != nil {
-		s.first = nil
-		return a
+func (s *workerSpawn) produce(*actor.ActorSystem) actor.Actor {
+	if !s.handed {
+		s.handed = true
+		return &s.first
 	}
-	return &workerActor{w: s.w}
+	return &workerActor{w: s.first.w}
 }
 
 // Schedule implements actor.Dispatcher. The mailbox's first run, which
