@@ -2,6 +2,8 @@ package actors
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -137,9 +139,6 @@ type poolActor struct {
 	parent *actor.PID // the root actor
 	// downHint is where settleLocked found a worker down last time.
 	downHint int
-	// byID finds a worker by its actor's id (a Terminated names only the
-	// PID), for each worker whose actor exists.
-	byID map[string]*worker
 }
 
 func (a *poolActor) Receive(c actor.Context) {
@@ -147,7 +146,6 @@ func (a *poolActor) Receive(c actor.Context) {
 	case *actor.Started:
 		a.p.self, a.parent = c.Self(), c.Parent()
 		a.stopping = map[*worker]struct{}{}
-		a.byID = map[string]*worker{}
 		if in := a.p.cfg.TotalRestarts; in.MaxRestarts != 0 {
 			a.total, _ = supervision.NewIntensityTracker(in, time.Now) // validated with the config
 		}
@@ -289,7 +287,6 @@ func (a *poolActor) spawn(c actor.Context, ws []*worker) {
 			continue
 		}
 		w.pid = pid
-		a.byID[pid.Id] = w
 		w.inc = nil
 		a.setWorkerLocked(w, WorkerStarting)
 		run := inc != nil && !a.halting && !p.runnersStopped
@@ -470,11 +467,30 @@ func (a *poolActor) stopAsked(pid *actor.PID) bool {
 	p := a.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if w := a.byID[pid.Id]; w != nil {
+	if w := a.workerLocked(pid.Id); w != nil {
 		_, asked := a.stopping[w]
 		return asked || w.retiring
 	}
 	return false
+}
+
+// workerLocked returns the worker whose actor has the id, or nil when the
+// slot's actor is gone (a Terminated names only the PID). A worker's actor
+// is named for its slot, "w3" under the pool actor, whichever the actor:
+// the slot's current one has the id.
+func (a *poolActor) workerLocked(id string) *worker {
+	k := strings.LastIndex(id, "/w")
+	if k < 0 {
+		return nil
+	}
+	i, err := strconv.Atoi(id[k+2:])
+	if err != nil || i < 0 || i >= len(a.p.workers) {
+		return nil
+	}
+	if w := a.p.workers[i]; w.pid != nil && w.pid.Id == id {
+		return w
+	}
+	return nil
 }
 
 // terminated handles a worker actor that stopped for good: the supervision
@@ -483,12 +499,11 @@ func (a *poolActor) stopAsked(pid *actor.PID) bool {
 func (a *poolActor) terminated(c actor.Context, who *actor.PID) {
 	p := a.p
 	p.mu.Lock()
-	w := a.byID[who.Id]
-	if w == nil || w.pid == nil || w.pid.Id != who.Id {
+	w := a.workerLocked(who.Id)
+	if w == nil {
 		p.mu.Unlock()
 		return
 	}
-	delete(a.byID, who.Id)
 	w.pid, w.inc, w.be = nil, nil, nil
 	a.health.forget(w)
 	p.supervisor.Forget(who)
