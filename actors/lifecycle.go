@@ -477,7 +477,7 @@ func (a *poolActor) stopAsked(pid *actor.PID) bool {
 // workerLocked returns the worker whose actor has the id, or nil when the
 // slot's actor is gone (a Terminated names only the PID). A worker's actor
 // is named for its slot, "w3" under the pool actor, whichever the actor:
-// the slot's current one has the id.
+// the slot's current one has the id. The pool actor calls it under p.mu.
 func (a *poolActor) workerLocked(id string) *worker {
 	k := strings.LastIndex(id, "/w")
 	if k < 0 {
