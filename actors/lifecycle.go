@@ -2,6 +2,8 @@ package actors
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,7 +83,8 @@ func (s PoolState) accepting() bool { return s <= PoolRestarting }
 // Messages of the pool actor: the closed set of requests that change a
 // pool's lifecycle.
 type (
-	// workerStarted: a worker incarnation is up and its runners run.
+	// workerStarted: a worker's actor started an incarnation (a restart,
+	// a Resume, a process worker's start) and its runners run.
 	workerStarted struct {
 		w   *worker
 		inc *incarnation
@@ -136,9 +139,6 @@ type poolActor struct {
 	parent *actor.PID // the root actor
 	// downHint is where settleLocked found a worker down last time.
 	downHint int
-	// byID finds a worker by its actor's id (a Terminated names only the
-	// PID), for each worker whose actor exists.
-	byID map[string]*worker
 }
 
 func (a *poolActor) Receive(c actor.Context) {
@@ -146,7 +146,6 @@ func (a *poolActor) Receive(c actor.Context) {
 	case *actor.Started:
 		a.p.self, a.parent = c.Self(), c.Parent()
 		a.stopping = map[*worker]struct{}{}
-		a.byID = map[string]*worker{}
 		if in := a.p.cfg.TotalRestarts; in.MaxRestarts != 0 {
 			a.total, _ = supervision.NewIntensityTracker(in, time.Now) // validated with the config
 		}
@@ -257,11 +256,29 @@ func (a *poolActor) setWorkerLocked(w *worker, s WorkerState) {
 	}
 }
 
+// spawn spawns an actor for each of ws. An in-process worker's first
+// incarnation is made here and goes live at once, its runners with it:
+// its actor has nothing left to do on Started, which it takes here, inside
+// SpawnNamed (see workerSpawn), so that a worker costs little more than a
+// bare actor to start (no goroutine and no stack growth for Started, no
+// message back to the pool actor). A process worker's start waits for its
+// child: its actor runs it (workerActor.start) and reports back with
+// workerStarted. Restarts, of either kind, start on the worker's actor.
 func (a *poolActor) spawn(c actor.Context, ws []*worker) {
 	p := a.p
+	direct := p.cfg.Kind != KindProcess
+	// A worker's actor takes a few control messages in its life: the
+	// lock-free mailbox (unbounded, like the default) allocates no ring
+	// buffer up front, 2 allocations and 200 B less per worker.
+	mailbox := actor.WithMailbox(actor.UnboundedLockfree())
 	for _, w := range ws {
-		w := w
-		props := actor.PropsFromProducer(func() actor.Actor { return &workerActor{w: w} })
+		s := &workerSpawn{first: workerActor{w: w}}
+		props := actor.PropsFromProducerWithActorSystem(s.produce, mailbox)
+		if direct {
+			s.first.inc = newIncarnation(w, nil, c.Self(), c.ActorSystem())
+			props.Configure(actor.WithDispatcher(s))
+		}
+		inc := s.first.inc
 		pid, err := c.SpawnNamed(props, w.name[len(p.cfg.Name)+1:])
 		p.mu.Lock()
 		if err != nil {
@@ -270,12 +287,71 @@ func (a *poolActor) spawn(c actor.Context, ws []*worker) {
 			continue
 		}
 		w.pid = pid
-		a.byID[pid.Id] = w
 		w.inc = nil
 		a.setWorkerLocked(w, WorkerStarting)
+		run := inc != nil && !a.halting && !p.runnersStopped
+		if run {
+			inc.self = pid // read by the pool actor alone
+			p.runners += p.cfg.Concurrency
+			a.upLocked(w, inc)
+		}
+		p.mu.Unlock()
+		if run {
+			// After upLocked: a runner that panics at once sends crashWorker
+			// for inc, which the pool actor must find current.
+			for range p.cfg.Concurrency {
+				go inc.run()
+			}
+		}
+	}
+	if direct {
+		p.mu.Lock()
+		a.settleLocked()
 		p.mu.Unlock()
 	}
 }
+
+// workerSpawn is the producer of one worker actor's instances and, for a
+// worker whose first incarnation the pool actor starts, its dispatcher.
+type workerSpawn struct {
+	first  workerActor // the first instance
+	handed bool        // produce has handed first over
+	ran    bool        // the mailbox has run once
+}
+
+var _ actor.Dispatcher = (*workerSpawn)(nil)
+
+// workerThroughput is the messages a worker's mailbox takes in one run
+// before it yields: protoactor's default.
+const workerThroughput = 300
+
+// produce is the actor's producer: it returns the first instance, in
+// SpawnNamed on the pool actor, then a fresh one for each restart, on the
+// worker's goroutine (the mailbox orders the calls).
+func (s *workerSpawn) produce(*actor.ActorSystem) actor.Actor {
+	if !s.handed {
+		s.handed = true
+		return &s.first
+	}
+	return &workerActor{w: s.first.w}
+}
+
+// Schedule implements actor.Dispatcher. The mailbox's first run, which
+// takes the Started that SpawnNamed posts, runs at once on the caller's
+// goroutine (the pool actor's), since that Started has nothing to do;
+// every later run gets a goroutine of its own, as with protoactor's
+// default dispatcher. The mailbox asks for one run at a time.
+func (s *workerSpawn) Schedule(run func()) {
+	if !s.ran {
+		s.ran = true
+		run()
+		return
+	}
+	go run()
+}
+
+// Throughput implements actor.Dispatcher.
+func (s *workerSpawn) Throughput() int { return workerThroughput }
 
 func (a *poolActor) workerStarted(m workerStarted) {
 	p, w := a.p, m.w
@@ -284,15 +360,22 @@ func (a *poolActor) workerStarted(m workerStarted) {
 	if a.halting || w.pid != m.inc.self || w.state == WorkerStopping || w.state == WorkerDead {
 		return // a worker on its way out
 	}
-	w.inc = m.inc
-	w.be = m.inc.be
+	a.upLocked(w, m.inc)
+	a.settleLocked()
+}
+
+// upLocked puts w's incarnation inc, whose runners are starting, in
+// routing.
+func (a *poolActor) upLocked(w *worker, inc *incarnation) {
+	p := a.p
+	w.inc = inc
+	w.be = inc.be
 	w.started++
 	if w.started == 1 && w.id < p.startWorkers {
 		p.node.workerUp()
 	}
 	a.health.forget(w)
 	a.setWorkerLocked(w, WorkerIdle)
-	a.settleLocked()
 }
 
 func (a *poolActor) workerDown(m workerDown) {
@@ -384,11 +467,30 @@ func (a *poolActor) stopAsked(pid *actor.PID) bool {
 	p := a.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if w := a.byID[pid.Id]; w != nil {
+	if w := a.workerLocked(pid.Id); w != nil {
 		_, asked := a.stopping[w]
 		return asked || w.retiring
 	}
 	return false
+}
+
+// workerLocked returns the worker whose actor has the id, or nil when the
+// slot's actor is gone (a Terminated names only the PID). A worker's actor
+// is named for its slot, "w3" under the pool actor, whichever the actor:
+// the slot's current one has the id. The pool actor calls it under p.mu.
+func (a *poolActor) workerLocked(id string) *worker {
+	k := strings.LastIndex(id, "/w")
+	if k < 0 {
+		return nil
+	}
+	i, err := strconv.Atoi(id[k+2:])
+	if err != nil || i < 0 || i >= len(a.p.workers) {
+		return nil
+	}
+	if w := a.p.workers[i]; w.pid != nil && w.pid.Id == id {
+		return w
+	}
+	return nil
 }
 
 // terminated handles a worker actor that stopped for good: the supervision
@@ -397,12 +499,11 @@ func (a *poolActor) stopAsked(pid *actor.PID) bool {
 func (a *poolActor) terminated(c actor.Context, who *actor.PID) {
 	p := a.p
 	p.mu.Lock()
-	w := a.byID[who.Id]
-	if w == nil || w.pid == nil || w.pid.Id != who.Id {
+	w := a.workerLocked(who.Id)
+	if w == nil {
 		p.mu.Unlock()
 		return
 	}
-	delete(a.byID, who.Id)
 	w.pid, w.inc, w.be = nil, nil, nil
 	a.health.forget(w)
 	p.supervisor.Forget(who)
@@ -517,12 +618,12 @@ func (a *poolActor) respawn(c actor.Context) {
 			ws = append(ws, w)
 		}
 	}
+	// Degraded before the spawn, which settles the pool once its workers
+	// are live.
+	a.moveLocked(PoolDegraded)
 	p.mu.Unlock()
 	p.node.logger.Info("restarting pool", "pool", p.cfg.Name, "workers", len(ws))
 	a.spawn(c, ws)
-	p.mu.Lock()
-	a.moveLocked(PoolDegraded)
-	p.mu.Unlock()
 }
 
 // giveUp fails the pool for good: queued tasks, waiting Submit calls and

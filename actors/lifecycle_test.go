@@ -236,3 +236,99 @@ func TestPoolStateChangesAreEvents(t *testing.T) {
 	}
 	assert.Empty(t, errs)
 }
+
+// largePool is the size of the pools of TestLargePool: 10,000 workers, or
+// 2,000 under the race detector, which allows 8,128 goroutines at once.
+func largePool() int {
+	if raceEnabled {
+		return 2_000
+	}
+	return 10_000
+}
+
+// TestLargePool starts and stops pools of many workers, whose first start
+// the pool actor makes itself: a Shutdown right after NewNode, while the
+// pool actor spawns, stops every worker and answers every task; in a pool
+// that came up,
+// every worker takes a task, those whose first task panics restart on
+// their own actors and take another, and Shutdown stops them all.
+// goleak (TestMain) checks that no runner or actor goroutine is left.
+func TestLargePool(t *testing.T) {
+	size := largePool()
+	t.Run("shutdown right after NewNode", func(t *testing.T) {
+		n, err := actors.NewNode(actors.WithPool(actors.PoolConfig{Name: "p", Workers: size, QueueCapacity: size}))
+		require.NoError(t, err)
+		var fs []*actors.Future
+		for range 100 {
+			f, err := n.SubmitFunc(context.Background(), "p", func(context.Context) (any, error) { return nil, nil })
+			require.NoError(t, err)
+			fs = append(fs, f)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err = n.Shutdown(ctx)
+		require.NoError(t, err)
+		for _, f := range fs {
+			assert.NoError(t, wait(t, f).Err)
+		}
+		st := n.Stats().Pools[0]
+		assert.Equal(t, actors.PoolHalted, st.State)
+		assert.Equal(t, size, st.WorkersByState[actors.WorkerDead], "every worker stopped")
+	})
+	t.Run("every worker runs, crashes and stops", func(t *testing.T) {
+		n, err := actors.NewNode(actors.WithPool(actors.PoolConfig{Name: "p", Workers: size, QueueCapacity: size}))
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		started := make(chan struct{}, size)
+		release := make(chan struct{})
+		gated := func(context.Context) (any, error) {
+			started <- struct{}{}
+			<-release
+			return nil, nil
+		}
+		crashes := size / 10
+		var panics, fs []*actors.Future
+		for i := range size {
+			task := gated
+			if i%10 == 0 {
+				task = func(context.Context) (any, error) { panic("at once") }
+			}
+			f, err := n.SubmitFunc(ctx, "p", task)
+			require.NoError(t, err)
+			if i%10 == 0 {
+				panics = append(panics, f)
+			} else {
+				fs = append(fs, f)
+			}
+		}
+		for _, f := range panics {
+			require.ErrorIs(t, wait(t, f).Err, actors.ErrPanic)
+		}
+		for range crashes { // they run on the restarted workers
+			f, err := n.SubmitFunc(ctx, "p", gated)
+			require.NoError(t, err)
+			fs = append(fs, f)
+		}
+		for range size { // one gated task on each worker at once
+			select {
+			case <-started:
+			case <-ctx.Done():
+				t.Fatal("not every worker took a task")
+			}
+		}
+		require.NoError(t, n.WaitReady(ctx))
+		st := n.Stats().Pools[0]
+		assert.Equal(t, uint64(crashes), st.Restarts)
+		assert.Equal(t, size, st.WorkersByState[actors.WorkerBusy])
+		close(release)
+		for _, f := range fs {
+			assert.NoError(t, wait(t, f).Err)
+		}
+		_, err = n.Shutdown(ctx)
+		require.NoError(t, err)
+		st = n.Stats().Pools[0]
+		assert.Equal(t, actors.PoolHalted, st.State)
+		assert.Equal(t, size, st.WorkersByState[actors.WorkerDead], "every worker stopped")
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -164,7 +165,7 @@ func (p *pool) addSlotsLocked(n, concurrency int) {
 		w := &worker{
 			pool:   p,
 			id:     i,
-			name:   fmt.Sprintf("%s/w%d", p.cfg.Name, i),
+			name:   p.cfg.Name + "/w" + strconv.Itoa(i),
 			inbox:  make(chan *Future, concurrency),
 			state:  WorkerDead,
 			weight: 1,

@@ -113,7 +113,9 @@ type cpuCaller interface {
 // incarnation is one life of a worker actor: its runners stop when stop
 // closes, and their handlers' contexts end when ctx does.
 type incarnation struct {
-	w    *worker
+	w *worker
+	// self is the worker's actor. The pool actor alone reads it; it sets
+	// it after the spawn for an incarnation it starts itself.
 	self *actor.PID
 	pool *actor.PID // the pool actor, which owns the worker's lifecycle
 	sys  *actor.ActorSystem
@@ -133,7 +135,9 @@ type workerActor struct {
 func (a *workerActor) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *actor.Started:
-		a.start(c)
+		if a.inc == nil { // else the pool actor started it (poolActor.spawn)
+			a.start(c)
+		}
 	case *crashed:
 		if m.inc == a.inc && a.inc != nil {
 			panic(m.err)
@@ -156,7 +160,7 @@ func (a *workerActor) Receive(c actor.Context) {
 
 func (a *workerActor) start(c actor.Context) {
 	w, p := a.w, a.w.pool
-	inc := &incarnation{w: w, self: c.Self(), pool: c.Parent(), sys: c.ActorSystem(), ctx: p.runCtx, stop: make(chan struct{})}
+	inc := newIncarnation(w, c.Self(), c.Parent(), c.ActorSystem())
 	if p.cfg.Kind == KindProcess {
 		be, err := newProcessBackend(p.proc.ctx(), p, w)
 		if err != nil && p.proc.halting() {
@@ -186,6 +190,12 @@ func (a *workerActor) start(c actor.Context) {
 	for range p.cfg.Concurrency {
 		go inc.run()
 	}
+}
+
+// newIncarnation returns a new life of w's actor self, whose pool actor is
+// pool; it is not live until the pool actor puts it in routing.
+func newIncarnation(w *worker, self, pool *actor.PID, sys *actor.ActorSystem) *incarnation {
+	return &incarnation{w: w, self: self, pool: pool, sys: sys, ctx: w.pool.runCtx, stop: make(chan struct{})}
 }
 
 // halt ends the current incarnation: the pool actor hears of it first, so

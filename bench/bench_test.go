@@ -50,3 +50,32 @@ func BenchmarkCPU10us(b *testing.B) {
 func BenchmarkSleep1ms(b *testing.B) {
 	benchThroughput(b, sleepWorkers, sleepTask)
 }
+
+// BenchmarkSpawn10k starts a pool of 10,000 workers and has each run one
+// gated task (the spawn10k workload), on Drover beside protoactor's pool
+// router, and reports workers started per second. Each iteration also
+// stops the pool, outside the figure but inside a CPU profile:
+//
+//	go test -run '^$' -bench BenchmarkSpawn10k -benchtime 20x -cpuprofile /tmp/spawn.prof ./bench/
+func BenchmarkSpawn10k(b *testing.B) {
+	h := &harness{ctx: context.Background(), sz: quickSizes(), procs: runtime.GOMAXPROCS(0)}
+	for _, impl := range Impls() {
+		if impl.Name != "drover" && impl.Name != "protoactor_future" {
+			continue
+		}
+		b.Run(impl.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			var rate float64
+			n := 0
+			for b.Loop() {
+				row, err := h.spawn(impl)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rate += row.TasksPerSec
+				n++
+			}
+			b.ReportMetric(rate/float64(n), "workers/s")
+		})
+	}
+}
