@@ -214,12 +214,27 @@ func run(ctx context.Context, opts Options, sz sizes) ([]Row, error) {
 	rounds := max(opts.Rounds, 1)
 	per := len(workloads) * len(impls)
 	total := per * rounds
-	measured := make([][]Row, rounds) // by round, in Run's row order
+	measured := make([][]Row, rounds) // by round, each in Run's row order
 	done := 0
 	for r := range rounds {
 		for _, w := range workloads {
-			for _, impl := range impls {
+			// Each round starts a workload with another impl, so that no impl
+			// always runs first in its process (cold: about 2x slower on
+			// spawn10k) or always after one that left work for the GC.
+			rows := make([]Row, len(impls))
+			got := make([]bool, len(impls))
+			keep := func() {
+				for j := range impls {
+					if got[j] {
+						measured[r] = append(measured[r], rows[j])
+					}
+				}
+			}
+			for k := range impls {
+				j := (k + r) % len(impls)
+				impl := impls[j]
 				if err := ctx.Err(); err != nil {
+					keep()
 					return summarize(measured[:r+1]), err
 				}
 				if opts.Progress != nil {
@@ -231,11 +246,13 @@ func run(ctx context.Context, opts Options, sz sizes) ([]Row, error) {
 				}
 				row, err := h.measure(w, impl)
 				if err != nil {
+					keep()
 					return summarize(measured[:r+1]), fmt.Errorf("bench: %s/%s: %w", w, impl.Name, err)
 				}
-				measured[r] = append(measured[r], row)
+				rows[j], got[j] = row, true
 				done++
 			}
+			keep()
 		}
 	}
 	if opts.Progress != nil {
@@ -252,31 +269,34 @@ func headline(r Row) float64 {
 	return r.TasksPerSec
 }
 
-// summarize folds the rounds' rows into one row per workload and impl:
-// the median round's figures, and the spread of the ratios to chan paired
-// within each round. Rows of an unfinished last round count where they
-// exist.
+// summarize folds the rounds' rows into one row per workload and impl, in
+// the order they first appear: the median round's figures, and the spread
+// of the ratios to chan paired within each round. Rows of an unfinished
+// last round count where they exist.
 func summarize(rounds [][]Row) []Row {
-	if len(rounds) == 0 {
-		return nil
-	}
-	full := rounds[0]
+	type key struct{ workload, impl string }
+	var order []key
+	seen := map[key]bool{}
 	for _, rs := range rounds {
-		if len(rs) > len(full) {
-			full = rs
+		for _, r := range rs {
+			if k := (key{r.Workload, r.Impl}); !seen[k] {
+				seen[k] = true
+				order = append(order, k)
+			}
 		}
 	}
-	out := make([]Row, 0, len(full))
-	for i, first := range full {
+	out := make([]Row, 0, len(order))
+	for _, k := range order {
 		var samples []Row
 		var ratios []float64
 		for _, rs := range rounds {
-			if i >= len(rs) {
+			i := slices.IndexFunc(rs, func(r Row) bool { return r.Workload == k.workload && r.Impl == k.impl })
+			if i < 0 {
 				continue
 			}
 			samples = append(samples, rs[i])
 			for _, b := range rs {
-				if b.Workload == first.Workload && b.Impl == baselineImpl && headline(b) > 0 && headline(rs[i]) > 0 {
+				if b.Workload == k.workload && b.Impl == baselineImpl && headline(b) > 0 && headline(rs[i]) > 0 {
 					ratios = append(ratios, headline(rs[i])/headline(b))
 				}
 			}

@@ -340,9 +340,46 @@ func TestSummarizeRounds(t *testing.T) {
 	assert.Equal(t, Spread{Median: 0.5, Min: 0.2, Max: 0.6}, d.VsChan)
 	assert.Equal(t, Spread{Median: 1, Min: 1, Max: 1}, rows[1].VsChan)
 
+	// Rows are matched by workload and impl, not by position: a round
+	// measures its impls in another order.
+	swapped := round(10, 6)
+	swapped[0], swapped[1] = swapped[1], swapped[0]
+	rows = summarize([][]Row{round(100, 50), swapped, round(200, 40)})
+	assert.Equal(t, "drover", rows[0].Impl)
+	assert.Equal(t, Spread{Median: 0.5, Min: 0.2, Max: 0.6}, rows[0].VsChan)
+
 	// An unfinished last round counts where it has rows.
 	rows = summarize([][]Row{round(100, 50), round(100, 70)[:1]})
 	assert.Equal(t, 2, rows[0].Rounds)
 	assert.Equal(t, 1, rows[1].Rounds)
 	assert.Equal(t, 0.5, rows[0].VsChan.Median, "a round without chan gives no ratio")
+}
+
+// TestRunRotatesImpls: each round starts a workload with the next impl, so
+// that none always runs first in the process; the rows keep Run's order.
+func TestRunRotatesImpls(t *testing.T) {
+	var labels []string
+	rows, err := run(context.Background(), Options{
+		Workloads: []string{WorkloadEmpty},
+		Impls:     []string{"chan", "drover", "drover_lean"},
+		Rounds:    3,
+		Progress: func(_, _ int, label string) {
+			if label != "" {
+				labels = append(labels, label)
+			}
+		},
+	}, tinySizes())
+	require.NoError(t, err)
+	// Run's order is Impls' (drover, drover_lean, chan), whatever the
+	// order of Options.Impls.
+	assert.Equal(t, []string{
+		"empty/drover (round 1 of 3)", "empty/drover_lean (round 1 of 3)", "empty/chan (round 1 of 3)",
+		"empty/drover_lean (round 2 of 3)", "empty/chan (round 2 of 3)", "empty/drover (round 2 of 3)",
+		"empty/chan (round 3 of 3)", "empty/drover (round 3 of 3)", "empty/drover_lean (round 3 of 3)",
+	}, labels)
+	require.Len(t, rows, 3)
+	for i, impl := range []string{"drover", "drover_lean", "chan"} {
+		assert.Equal(t, impl, rows[i].Impl)
+		assert.Equal(t, 3, rows[i].Rounds)
+	}
 }
