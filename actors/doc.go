@@ -46,10 +46,11 @@
 // runner has let it go, so that at steady state a task costs no heap object
 // of Drover's. Results come back by value from Next, in the order tasks
 // end, with the tag the caller gave Submit; exactly one per accepted task,
-// as for Submit. The lean path takes tasks without timers (no Timeout,
-// Context or retries, and pools without a TaskTimeout or retry policy):
-// with no timer holding a record, a record can never be reached after its
-// reuse. ExampleSubmitter shows it.
+// as for Submit. Everything that may reach a record later (its runner, a
+// deadline timer, a context watcher, a stuck check, a forced shutdown)
+// holds it, and the record is reused only once every hold is released, so
+// a late timer can never reach another task's record. The lean path takes
+// every task but those with retries. ExampleSubmitter shows it.
 //
 // # Timings
 //

@@ -756,15 +756,19 @@ func (s *timerSet) after(d time.Duration, f func()) *time.Timer {
 	return t
 }
 
-// stop cancels t (nil is allowed).
-func (s *timerSet) stop(t *time.Timer) {
+// stop cancels t (nil is allowed) and reports whether its function will
+// not run because of this call: false when it has started (or was stopped
+// before).
+func (s *timerSet) stop(t *time.Timer) bool {
 	if t == nil {
-		return
+		return false
 	}
 	s.mu.Lock()
+	_, ok := s.m[t]
 	delete(s.m, t)
 	s.mu.Unlock()
 	t.Stop()
+	return ok
 }
 
 // stopAll cancels every timer and refuses new ones.

@@ -578,7 +578,7 @@ func (n *Node) prepare(ctx context.Context, t *Task, onDone func(Result), sub *S
 		return nil, fmt.Errorf("%w: %q crashed workers of pool %q %d times", ErrQuarantined, t.ID, p.cfg.Name, p.cfg.QuarantineAfter)
 	}
 	if sub != nil {
-		if err := sub.admits(t, p); err != nil {
+		if err := sub.admits(t); err != nil {
 			return nil, err
 		}
 	}
@@ -601,7 +601,7 @@ func (n *Node) prepare(ctx context.Context, t *Task, onDone func(Result), sub *S
 	}
 	f.pool, f.level = p, int8(t.Priority.level())
 	timeout := t.Timeout
-	if timeout == 0 && sub == nil { // a Submitter's tasks have no timer (admits)
+	if timeout == 0 {
 		timeout = time.Duration(p.taskTimeout.Load())
 	}
 	if t.Timed || sampled() || timeout > 0 || p.aging.Load() > 0 {

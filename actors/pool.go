@@ -315,14 +315,23 @@ func (p *pool) armLocked(f *Future) {
 	if x == nil {
 		return
 	}
+	// Each watcher holds a Submitter's record until it has run or been
+	// stopped (see Future.hold), so that it never reaches a reused record.
 	if x.deadline != 0 {
+		f.hold()
 		x.timer = p.timers.after(time.Duration(x.deadline-p.node.clock()), func() {
 			p.abort(f, fmt.Errorf("%w after %s", ErrTimeout, time.Duration(x.deadline-f.accepted)))
+			f.unhold()
 		})
+		if x.timer == nil {
+			f.unhold() // the pool halted: it never runs
+		}
 	}
 	if x.ctx != nil {
+		f.hold()
 		x.stopCtx = context.AfterFunc(x.ctx, func() {
 			p.abort(f, fmt.Errorf("%w: %w", ErrCanceled, context.Cause(x.ctx)))
+			f.unhold()
 		})
 	}
 }
@@ -347,7 +356,11 @@ func (p *pool) abort(f *Future, err error) bool {
 		f.where = nowhere
 		p.checkIdleLocked()
 	} else if f.where == inFlight && errors.Is(err, ErrTimeout) {
-		f.x.stuckTimer = p.timers.after(p.cfg.StuckGrace, func() { p.checkStuck(f) })
+		f.hold()
+		f.x.stuckTimer = p.timers.after(p.cfg.StuckGrace, func() { p.checkStuck(f); f.unhold() })
+		if f.x.stuckTimer == nil {
+			f.unhold()
+		}
 	}
 	p.mu.Unlock()
 	if f.x != nil {
@@ -434,8 +447,8 @@ func (p *pool) dispatchToLocked(self *worker) (handed *Future) {
 // was skipped), and dispatches the next job.
 func (p *pool) release(w *worker, f *Future, crashed, retry, wantNext bool) (next *Future) {
 	p.mu.Lock()
-	if f.x != nil && f.x.stuckTimer != nil {
-		p.timers.stop(f.x.stuckTimer)
+	if f.x != nil && f.x.stuckTimer != nil && p.timers.stop(f.x.stuckTimer) {
+		f.unhold() // the runner's own hold remains: this is not the last
 	}
 	if f.where != inFlight {
 		// Abandoned as stuck: its slot was released then.

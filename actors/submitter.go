@@ -39,10 +39,12 @@ type Completion struct {
 // object of Drover's (a Func's closure is the caller's). Each accepted task
 // gets exactly one Completion from Next, in the order the tasks end.
 //
-// The lean path takes tasks without timers of their own: a task with a
-// Timeout, a Context or retries, or for a pool with a TaskTimeout or a
-// retry policy, is refused with ErrInvalidTask naming the field (use
-// Node.Submit for those). Other fields mean what they mean for Node.Submit.
+// Every field of a Task means what it means for Node.Submit, but retries: a
+// task with Retry, or for a pool with a retry policy, is refused with
+// ErrInvalidTask naming the field (use Node.Submit for those). A task with
+// no Timeout, Context, ID, Key or OnResult, for a pool without a TaskTimeout
+// or breakers, is plain and takes the shortest path; one with a Timeout or a
+// Context costs its timer or watcher, as with Node.Submit.
 // It reads no clock per task: about one task in TimingSampleEvery is timed,
 // for the pool's histograms; the others' Result.Queued and Result.Run are
 // zero.
@@ -264,17 +266,11 @@ func (s *Submitter) Pending() int { return int(s.held.Load()) }
 // a cheap per-thread random draw, so that submitters share no counter.
 func sampled() bool { return rand.Uint32()&(TimingSampleEvery-1) == 0 }
 
-// admits checks what the lean path cannot take.
-func (s *Submitter) admits(t *Task, p *pool) error {
-	switch {
-	case t.Timeout > 0:
-		return taskError("Timeout", "is %s; a Submitter takes tasks without timers (use Node.Submit)", t.Timeout)
-	case t.Context != nil:
-		return taskError("Context", "is set; a Submitter takes tasks without contexts (use Node.Submit)")
-	case t.Retry.MaxAttempts > 1:
+// admits checks what the lean path cannot take: retries, whose timers
+// would reach a record between its runs.
+func (s *Submitter) admits(t *Task) error {
+	if t.Retry.MaxAttempts > 1 {
 		return taskError("Retry", "is set, by the task or its pool; a Submitter takes tasks without retries (use Node.Submit)")
-	case p.taskTimeout.Load() > 0:
-		return taskError("Pool", "%q has a TaskTimeout; a Submitter takes tasks without timers (use Node.Submit)", p.cfg.Name)
 	}
 	return nil
 }

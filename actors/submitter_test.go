@@ -54,7 +54,6 @@ func TestSubmitterResultsByTag(t *testing.T) {
 func TestSubmitterRefuses(t *testing.T) {
 	n := newNode(t,
 		actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1, QueueCapacity: 1}),
-		actors.WithPool(actors.PoolConfig{Name: "timed", Workers: 1, TaskTimeout: time.Second}),
 		actors.WithPool(actors.PoolConfig{Name: "retrying", Workers: 1, Retry: actors.RetryPolicy{MaxAttempts: 3}}),
 		actors.WithHandler("echo", func(_ context.Context, p []byte) ([]byte, error) { return p, nil }))
 	_, err := n.NewSubmitter(0)
@@ -67,11 +66,9 @@ func TestSubmitterRefuses(t *testing.T) {
 		task actors.Task
 		says string
 	}{
-		{actors.Task{Type: "echo", Timeout: time.Second}, "Timeout"},
-		{actors.Task{Type: "echo", Context: context.Background()}, "Context"},
 		{actors.Task{Type: "echo", Retry: actors.RetryPolicy{MaxAttempts: 3}}, "Retry"},
-		{actors.Task{Type: "echo", Pool: "timed"}, "TaskTimeout"},
 		{actors.Task{Type: "echo", Pool: "retrying"}, "Retry"},
+		{actors.Task{Type: "echo", Timeout: -time.Second}, "Timeout"},
 		{actors.Task{Type: "nope"}, "nope"},
 		{actors.Task{Type: "echo", Priority: 9}, "Priority"},
 	} {
@@ -336,4 +333,105 @@ func TestSubmitterForcedShutdown(t *testing.T) {
 			require.Equal(t, 1, k, "round %d: tag %d has %d results", round, tag, k)
 		}
 	}
+}
+
+// TestSubmitterTimedTasks: tasks with a Timeout, a Context or their pool's
+// TaskTimeout go through a Submitter beside plain ones, while records are
+// reused: each tag gets exactly one result, its own (a late deadline,
+// cancellation or stuck check never reaches a record that another task
+// took over), including for handlers that overrun their deadline.
+func TestSubmitterTimedTasks(t *testing.T) {
+	unstick := make(chan struct{})
+	n := newNode(t,
+		actors.WithPool(actors.PoolConfig{Name: "p", Workers: 2, Concurrency: 2, QueueCapacity: 64,
+			StuckGrace: 2 * time.Millisecond, Backoff: supervision.Backoff{Initial: time.Millisecond, Max: time.Millisecond}}),
+		actors.WithPool(actors.PoolConfig{Name: "timed", Workers: 1, TaskTimeout: time.Millisecond}),
+		actors.WithHandler("echo", func(_ context.Context, p []byte) ([]byte, error) { return p, nil }),
+		actors.WithHandler("wait", func(ctx context.Context, _ []byte) ([]byte, error) { <-ctx.Done(); return nil, ctx.Err() }),
+		actors.WithHandler("stuck", func(context.Context, []byte) ([]byte, error) { <-unstick; return nil, nil }))
+	defer close(unstick)
+	s, err := n.NewSubmitter(16)
+	require.NoError(t, err)
+
+	// What each tag asks for, and the one result it may get.
+	const tasks = 3000
+	kind := func(tag uint64) int { return int(tag % 6) }
+	noop := func() {}
+	task := func(tag uint64) (actors.Task, context.CancelFunc) {
+		switch kind(tag) {
+		case 0:
+			return actors.Task{Type: "wait", Timeout: time.Millisecond}, noop
+		case 1:
+			// Canceled once accepted: in the queue or in its handler,
+			// whichever it reached.
+			ctx, cancel := context.WithCancel(context.Background())
+			return actors.Task{Type: "wait", Context: ctx}, cancel
+		case 2:
+			return actors.Task{Type: "wait", Pool: "timed"}, noop
+		case 3:
+			if tag%600 == 3 {
+				return actors.Task{Type: "stuck", Timeout: time.Millisecond}, noop
+			}
+			return actors.Task{Type: "echo", Timeout: time.Hour, Payload: tagPayload(tag)}, noop
+		}
+		return actors.Task{Type: "echo", Payload: tagPayload(tag)}, noop
+	}
+	var mu sync.Mutex
+	accepted := map[uint64]bool{}
+	submitted, quit := make(chan struct{}), make(chan struct{})
+	defer func() {
+		close(quit) // a failed test stops the submitter too
+		<-submitted
+	}()
+	go func() {
+		defer close(submitted)
+		for tag := uint64(0); tag < tasks; {
+			select {
+			case <-quit:
+				return
+			default:
+			}
+			t, cancel := task(tag)
+			err := s.Submit(context.Background(), t, tag)
+			cancel()
+			if err == nil {
+				mu.Lock()
+				accepted[tag] = true
+				mu.Unlock()
+				tag++
+			} else if !errors.Is(err, actors.ErrWindowFull) {
+				panic(err)
+			}
+		}
+	}()
+	got := map[uint64]bool{}
+	for len(got) < tasks {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		c, err := s.Next(ctx)
+		cancel()
+		require.NoError(t, err, "%d results of %d, then none", len(got), tasks)
+		require.False(t, got[c.Tag], "tag %d twice", c.Tag)
+		got[c.Tag] = true
+		switch kind(c.Tag) {
+		case 0, 2:
+			require.ErrorIs(t, c.Result.Err, actors.ErrTimeout, "tag %d", c.Tag)
+		case 1:
+			require.ErrorIs(t, c.Result.Err, actors.ErrCanceled, "tag %d", c.Tag)
+		case 3:
+			if c.Tag%600 == 3 {
+				require.ErrorIs(t, c.Result.Err, actors.ErrTimeout, "tag %d", c.Tag)
+				continue
+			}
+			fallthrough
+		default:
+			require.NoError(t, c.Result.Err, "tag %d", c.Tag)
+			require.Equal(t, c.Tag, binary.LittleEndian.Uint64(c.Result.Output), "tag %d: a result of another task", c.Tag)
+		}
+	}
+	mu.Lock()
+	assert.Len(t, accepted, tasks)
+	mu.Unlock()
+	// How many handlers were abandoned depends on the machine's load (a
+	// stuck task may time out before it starts; a waiting one may overrun
+	// the 2 ms grace): the results above are what must hold.
 }

@@ -473,11 +473,13 @@ func (f *Future) claim(res Result, w *worker) bool {
 	}
 	p.count(f, w, res.Err)
 	if x := f.x; x != nil {
-		if x.timer != nil {
-			p.timers.stop(x.timer)
+		// A watcher stopped before it ran lets go of the record here; the
+		// caller's own hold remains, so this is never the last one.
+		if x.timer != nil && p.timers.stop(x.timer) {
+			f.unhold()
 		}
-		if x.stopCtx != nil {
-			x.stopCtx()
+		if x.stopCtx != nil && x.stopCtx() {
+			f.unhold()
 		}
 	}
 	return true
@@ -516,7 +518,20 @@ func (f *Future) finishOut(res Result, w *worker) bool {
 
 // poolDone says that the pool holds f no more: it is in no list and no
 // inbox, and no runner will touch it again.
-func (f *Future) poolDone() {
+func (f *Future) poolDone() { f.unhold() }
+
+// hold takes a hold on a Submitter's record for a watcher (a deadline
+// timer, a context watcher, a stuck check) that may reach it later: the
+// record is not reused until every hold is released. Nothing for a Future
+// of Submit, which is never reused.
+func (f *Future) hold() {
+	if f.lean != nil {
+		f.lean.refs.Add(1)
+	}
+}
+
+// unhold releases a hold of hold or of the pool (poolDone).
+func (f *Future) unhold() {
 	if f.lean != nil {
 		f.drop()
 	}
