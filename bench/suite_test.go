@@ -383,3 +383,34 @@ func TestRunRotatesImpls(t *testing.T) {
 		assert.Equal(t, 3, rows[i].Rounds)
 	}
 }
+
+// TestTargets: each goal is checked on the rows it bears on (a ratio to
+// chan from the paired rounds, to another impl from the median rows,
+// latency and bytes from the row itself), and goals without rows are left
+// out.
+func TestTargets(t *testing.T) {
+	rows := []Row{
+		{Workload: WorkloadEmpty, Impl: "drover_lean", TasksPerSec: 7e6, Rounds: 3, VsChan: Spread{Median: 0.70, Min: 0.6, Max: 0.8}},
+		{Workload: WorkloadEmpty, Impl: "drover", TasksPerSec: 3e6, Rounds: 3, VsChan: Spread{Median: 0.30, Min: 0.2, Max: 0.4}},
+		{Workload: WorkloadEmpty, Impl: "chan", TasksPerSec: 10e6, Rounds: 3, VsChan: Spread{Median: 1, Min: 1, Max: 1}},
+		{Workload: WorkloadEmpty, Impl: "protoactor_future", TasksPerSec: 1e6, Rounds: 3},
+		{Workload: WorkloadLatency, Impl: "drover", P50Nanos: 900, P99Nanos: 12_000},
+		{Workload: WorkloadQueueMemory, Impl: "drover_lean", BytesPerTask: 90},
+	}
+	got := Targets(rows)
+	assert.Equal(t, []TargetResult{
+		{Target: "empty: drover_lean vs chan", Goal: ">= 0.65x", Measured: "0.70x (0.60-0.80)", Met: true},
+		{Target: "empty: drover vs chan", Goal: ">= 0.40x", Measured: "0.30x (0.20-0.40)", Met: false},
+		{Target: "empty: drover_lean vs protoactor_future", Goal: ">= 9.00x", Measured: "7.00x", Met: false},
+		{Target: "latency: drover p50 / p99", Goal: "<= 2µs / 10µs", Measured: "900ns / 12.00µs", Met: false},
+		{Target: "queue_memory: drover_lean bytes per queued task", Goal: "<= 96 B", Measured: "90 B", Met: true},
+	}, got)
+
+	var b bytes.Buffer
+	require.NoError(t, WriteTargets(&b, rows))
+	assert.Contains(t, b.String(), "target                                           goal           measured           met\n")
+	assert.Contains(t, b.String(), "empty: drover_lean vs chan                       >= 0.65x       0.70x (0.60-0.80)  yes\n")
+	b.Reset()
+	require.NoError(t, WriteTargets(&b, rows[2:3]))
+	assert.Empty(t, b.String(), "no goal bears on chan alone")
+}

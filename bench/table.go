@@ -67,18 +67,21 @@ func WriteTable(w io.Writer, rows []Row) error {
 	return err
 }
 
-// Report is the JSON form of a run: {"rows": [...]}.
+// Report is the JSON form of a run: {"rows": [...], "targets": [...]}.
 type Report struct {
 	Rows []Row `json:"rows"`
+	// Targets is Targets(Rows), left out when no goal's rows were measured.
+	Targets []TargetResult `json:"targets,omitempty"`
 }
 
-// WriteJSON writes rows to w as one JSON object {"rows": [...]} and a
-// newline. Safe for concurrent use with distinct writers.
+// WriteJSON writes rows to w as one JSON object (a Report: the rows and
+// the targets they were checked against) and a newline. Safe for
+// concurrent use with distinct writers.
 func WriteJSON(w io.Writer, rows []Row) error {
 	if rows == nil {
 		rows = []Row{}
 	}
-	return json.NewEncoder(w).Encode(Report{Rows: rows})
+	return json.NewEncoder(w).Encode(Report{Rows: rows, Targets: Targets(rows)})
 }
 
 func formatRatio(r Row, base map[string]Row) string {

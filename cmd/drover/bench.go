@@ -148,6 +148,11 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) ([]
 		err = bench.WriteJSON(stdout, rows)
 	} else if len(rows) > 0 {
 		err = bench.WriteTable(stdout, rows)
+		if err == nil && len(bench.Targets(rows)) > 0 {
+			if _, err = io.WriteString(stdout, "\n"); err == nil {
+				err = bench.WriteTargets(stdout, rows)
+			}
+		}
 	}
 	if err != nil {
 		return rows, fmt.Errorf("write results: %w", err)

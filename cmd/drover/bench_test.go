@@ -32,6 +32,11 @@ func TestRunBench(t *testing.T) {
 		require.NoError(t, dec.Decode(&got))
 		require.ErrorIs(t, dec.Decode(new(any)), io.EOF, "one object only")
 		require.Len(t, got["rows"], 2)
+		// The one goal these rows bear on: drover's latency.
+		require.Len(t, got["targets"], 1)
+		assert.Equal(t, "latency: drover p50 / p99", got["targets"][0]["target"])
+		assert.Equal(t, "<= 2µs / 10µs", got["targets"][0]["goal"])
+		assert.IsType(t, true, got["targets"][0]["met"])
 		for i, impl := range []string{"drover", "chan"} { // in bench.Impls' order
 			r := got["rows"][i]
 			assert.Equal(t, bench.WorkloadLatency, r["workload"])
