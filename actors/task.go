@@ -281,8 +281,9 @@ type Future struct {
 // leanRecord is what a Submitter's task record holds besides a Future's
 // fields, kept with the record across reuses: its result goes to sub's
 // completions, with tag. refs counts who still holds the record (the
-// result, until Next takes it; the pool, until it is done with it); at
-// zero it is reused.
+// result, until Next takes it; the pool, until it is done with it; each
+// armed watcher, and a forced shutdown that will end it: see
+// Future.hold); at zero it is reused.
 type leanRecord struct {
 	sub  *Submitter
 	tag  uint64
