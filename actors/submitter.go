@@ -42,9 +42,9 @@ type Completion struct {
 // Every field of a Task means what it means for Node.Submit, but retries: a
 // task with Retry, or for a pool with a retry policy, is refused with
 // ErrInvalidTask naming the field (use Node.Submit for those). A task with
-// no Timeout, Context, ID, Key or OnResult, for a pool without a TaskTimeout
-// or breakers, is plain and takes the shortest path; one with a Timeout or a
-// Context costs its timer or watcher, as with Node.Submit.
+// no Timeout, Context, ID, Key, OnResult or Timed, for a pool without a
+// TaskTimeout or breakers, is plain and takes the shortest path; one with a
+// Timeout or a Context costs its timer or watcher, as with Node.Submit.
 // It reads no clock per task: about one task in TimingSampleEvery is timed,
 // for the pool's histograms; the others' Result.Queued and Result.Run are
 // zero.
