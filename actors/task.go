@@ -489,20 +489,17 @@ func (f *Future) claim(res Result, w *worker) bool {
 // publish makes a claimed result visible: Done closes, OnResult runs, and a
 // Submitter's record goes to its Next, which is the last touch of it.
 func (f *Future) publish() {
-	if x := f.x; x != nil && x.onDone != nil {
-		f.state.Store(jobDone)
-		if old := f.wait.Swap(closedWaiter); old != nil && old != closedWaiter {
-			close(old.ch)
-		}
-		x.onDone(f.result())
-	} else if f.lean == nil {
+	// A Submitter's record has no Done or Wait: no handle of it reaches a
+	// caller. Its state stays claimed, which is ended, until reuse.
+	if f.lean == nil {
 		f.state.Store(jobDone)
 		if old := f.wait.Swap(closedWaiter); old != nil && old != closedWaiter {
 			close(old.ch)
 		}
 	}
-	// A Submitter's record has no Done or Wait: no handle of it reaches a
-	// caller. Its state stays claimed, which is ended, until reuse.
+	if x := f.x; x != nil && x.onDone != nil {
+		x.onDone(f.result())
+	}
 	if l := f.lean; l != nil {
 		l.sub.deliver(f) // Next takes the result and drops its hold
 	}
