@@ -791,12 +791,10 @@ func (p *pool) failRemaining() {
 	}
 	for _, w := range p.workers {
 		for f := w.running.head; f != nil; f = f.next {
-			if f.lean != nil {
-				// A hold of our own: once its runner lets go (after this
-				// lock), a Submitter's record could otherwise be reused
-				// before we reach it, and get our result.
-				f.lean.refs.Add(1)
-			}
+			// A hold of our own: once its runner lets go (after this
+			// lock), a Submitter's record could otherwise be reused before
+			// we reach it, and get our result.
+			f.hold()
 			held = append(held, f)
 		}
 	}
@@ -816,8 +814,6 @@ func (p *pool) failRemaining() {
 	}
 	for _, f := range held {
 		f.finish(res, nil)
-		if f.lean != nil {
-			f.drop()
-		}
+		f.unhold()
 	}
 }
