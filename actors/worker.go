@@ -365,9 +365,7 @@ func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, pan
 	if claimed {
 		// Out of every list of the pool: the result's hold is the last, and
 		// publishing is the runner's last touch of f.
-		if f.lean != nil {
-			f.lean.refs.Add(-1) // the pool's hold
-		}
+		f.unhold() // the pool's hold; the result's goes with it to Next
 		f.publish()
 	} else {
 		f.poolDone() // the runner's last touch of f
