@@ -157,12 +157,7 @@ func (s *Submitter) fast(t *Task, tag uint64) *Future {
 		s.mu.Unlock()
 		return nil
 	}
-	var f *Future
-	if k := len(s.free); k > 0 {
-		f = s.free[k-1]
-		s.free[k-1] = nil
-		s.free = s.free[:k-1]
-	}
+	f := s.popLocked()
 	s.mu.Unlock()
 	if f == nil {
 		f = s.newRecord()
@@ -278,19 +273,27 @@ func (s *Submitter) admits(t *Task) error {
 // record returns a task record for tag: a reused one, or a new one while
 // the window fills.
 func (s *Submitter) record(tag uint64) *Future {
-	var f *Future
 	s.mu.Lock()
-	if k := len(s.free); k > 0 {
-		f = s.free[k-1]
-		s.free[k-1] = nil
-		s.free = s.free[:k-1]
-	}
+	f := s.popLocked()
 	s.mu.Unlock()
 	if f == nil {
 		f = s.newRecord()
 	}
 	f.lean.tag = tag
 	f.lean.refs.Store(2) // the result, not yet taken by Next; the pool, not yet done
+	return f
+}
+
+// popLocked takes a record from the free list, or returns nil. s.mu is
+// held.
+func (s *Submitter) popLocked() *Future {
+	k := len(s.free)
+	if k == 0 {
+		return nil
+	}
+	f := s.free[k-1]
+	s.free[k-1] = nil
+	s.free = s.free[:k-1]
 	return f
 }
 
