@@ -157,13 +157,9 @@ func (s *Submitter) fast(t *Task, tag uint64) *Future {
 		s.mu.Unlock()
 		return nil
 	}
-	f := s.popLocked()
+	kept := s.popLocked()
 	s.mu.Unlock()
-	if f == nil {
-		f = s.newRecord()
-	}
-	f.lean.tag = tag
-	f.lean.refs.Store(2) // the result, not yet taken by Next; the pool, not yet done
+	f := s.ready(kept, tag)
 	if t.Func != nil {
 		h = nil
 	}
@@ -274,8 +270,13 @@ func (s *Submitter) admits(t *Task) error {
 // the window fills.
 func (s *Submitter) record(tag uint64) *Future {
 	s.mu.Lock()
-	f := s.popLocked()
+	kept := s.popLocked()
 	s.mu.Unlock()
+	return s.ready(kept, tag)
+}
+
+// ready readies a kept record (or a new one, for nil) for a task with tag.
+func (s *Submitter) ready(f *Future, tag uint64) *Future {
 	if f == nil {
 		f = s.newRecord()
 	}
