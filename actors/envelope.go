@@ -33,7 +33,7 @@ func (a *poolActor) receiveEnvelope(c actor.Context, m any) {
 			t.Pool = a.p.cfg.Name
 		}
 		// No per-task context: the pool's own stop path fails what is left.
-		_, err = a.p.node.submit(context.Background(), t, false, func(r Result) { reply(ResultProto(env.GetId(), r)) })
+		_, err = a.p.node.accept(context.Background(), &t, false, func(r Result) { reply(ResultProto(env.GetId(), r)) }, nil, 0)
 	}
 	if err != nil {
 		reply(ResultProto(env.GetId(), Result{Err: err}))

@@ -450,30 +450,27 @@ func (n *Node) PoolPID(name string) (*actor.PID, bool) {
 // harmless. To bind the task to a context for its whole life, set
 // Task.Context; to cancel one task, call Future.Cancel.
 func (n *Node) Submit(ctx context.Context, t Task) (*Future, error) {
-	return n.submit(ctx, t, true, nil)
+	return n.accept(ctx, &t, true, nil, nil, 0)
 }
 
 // TrySubmit accepts a task if its pool's queue has room and returns
 // ErrQueueFull at once if not. It never waits; bind the task to a request's
 // context with Task.Context.
 func (n *Node) TrySubmit(t Task) (*Future, error) {
-	return n.submit(context.Background(), t, false, nil)
+	return n.accept(context.Background(), &t, false, nil, nil, 0)
 }
 
 // SubmitFunc is Submit for a Go closure run on the named pool ("" for the
 // default pool): a local convenience.
 func (n *Node) SubmitFunc(ctx context.Context, pool string, fn func(ctx context.Context) (any, error)) (*Future, error) {
-	return n.submit(ctx, Task{Pool: pool, Func: fn}, true, nil)
+	return n.accept(ctx, &Task{Pool: pool, Func: fn}, true, nil, nil, 0)
 }
 
-func (n *Node) submit(ctx context.Context, t Task, wait bool, onDone func(Result)) (*Future, error) {
-	return n.accept(ctx, t, wait, onDone, nil, 0)
-}
-
-// accept admits t to its pool. With a Submitter, the task's record is one
-// of the Submitter's and its result goes to the Submitter's completions.
-func (n *Node) accept(ctx context.Context, t Task, wait bool, onDone func(Result), sub *Submitter, tag uint64) (*Future, error) {
-	f, err := n.prepare(ctx, &t, onDone, sub, tag)
+// accept admits t, the caller's own copy (prepare fills in defaults), to
+// its pool. With a Submitter, the task's record is one of the Submitter's
+// and its result goes to the Submitter's completions.
+func (n *Node) accept(ctx context.Context, t *Task, wait bool, onDone func(Result), sub *Submitter, tag uint64) (*Future, error) {
+	f, err := n.prepare(ctx, t, onDone, sub, tag)
 	if err != nil {
 		return nil, err
 	}

@@ -52,15 +52,25 @@ type Completion struct {
 // Submit, TrySubmit and Next may be called from different goroutines (one
 // submitting, one collecting, say); every method is safe for concurrent use.
 type Submitter struct {
-	n       *Node
-	window  int64
-	held    atomic.Int64 // accepted tasks whose Completion Next has not taken
-	results chan *Future // ended tasks; never blocks: it holds at most window items
-	made    atomic.Int64 // records made (tests check that they are reused)
+	n      *Node
+	window int64
+	made   atomic.Int64 // records made (tests check that they are reused)
+
+	// The hand-off of ended tasks: a runner appends a record to ended under
+	// dmu; Next swaps the whole list out at once (see takeLocked), so that
+	// collecting a burst of results takes one lock, not one per result.
+	dmu      sync.Mutex
+	ended    []*Future
+	sleepers atomic.Int32  // Next calls waiting on wake; changed under dmu
+	wake     chan struct{} // one token: a result came, or one is left in taken
 
 	mu    sync.Mutex
-	free  []*Future // records ready for reuse, at most twice the window
-	route leanRoute // the last route a plain task took
+	held  int64     // accepted tasks whose Completion Next has not taken
+	taken []*Future // ended records Next swapped out of ended, from index next
+	next  int
+	free  []*Future    // records ready for reuse, at most twice the window
+	slab  []leanFuture // records made together and not handed out yet
+	route leanRoute    // the last route a plain task took
 }
 
 // leanRoute is where the last plain task (see plain) of a Submitter went:
@@ -84,47 +94,52 @@ func (n *Node) NewSubmitter(window int) (*Submitter, error) {
 	if window < 1 || window > MaxSubmitterWindow {
 		return nil, configError("NewSubmitter window", "is %d; allowed: 1 to %d", window, MaxSubmitterWindow)
 	}
-	return &Submitter{
-		n:       n,
-		window:  int64(window),
-		results: make(chan *Future, window),
-	}, nil
+	return &Submitter{n: n, window: int64(window), wake: make(chan struct{}, 1)}, nil
 }
 
 // Submit accepts t, waiting for room in its pool's queue until ctx ends
 // (ctx bounds only that wait), and returns ErrWindowFull at once when the
 // window is full. Errors are Node.Submit's otherwise.
 func (s *Submitter) Submit(ctx context.Context, t Task, tag uint64) error {
-	return s.submit(ctx, t, tag, true)
+	return s.submit(ctx, &t, tag, true)
 }
 
 // TrySubmit is Submit that returns ErrQueueFull at once instead of waiting
 // for room in the pool's queue.
 func (s *Submitter) TrySubmit(t Task, tag uint64) error {
-	return s.submit(context.Background(), t, tag, false)
+	return s.submit(context.Background(), &t, tag, false)
 }
 
-func (s *Submitter) submit(ctx context.Context, t Task, tag uint64, wait bool) error {
-	if s.held.Add(1) > s.window {
-		s.held.Add(-1)
-		return fmt.Errorf("%w: %d results wait for Next", ErrWindowFull, s.window)
+func (s *Submitter) submit(ctx context.Context, t *Task, tag uint64, wait bool) error {
+	f, err := s.fast(t, tag)
+	if err != nil {
+		return err
 	}
-	if f := s.fast(&t, tag); f != nil {
+	if f != nil {
 		if err := f.pool.submit(ctx, f, wait); err != nil {
 			s.unused(f)
-			s.held.Add(-1)
+			s.release(1)
 			return err
 		}
 		return nil
 	}
+	// The window's place was taken by fast.
 	if _, err := s.n.accept(ctx, t, wait, nil, s, tag); err != nil {
-		s.held.Add(-1)
+		s.release(1)
 		return err
 	}
-	if s.plain(&t) {
-		s.learn(&t)
+	if s.plain(t) {
+		s.learn(t)
 	}
 	return nil
+}
+
+// release gives back k places of the window, for tasks that were refused
+// or whose Completion Next took.
+func (s *Submitter) release(k int64) {
+	s.mu.Lock()
+	s.held -= k
+	s.mu.Unlock()
 }
 
 // plain reports whether t asks for nothing but a pool, a handler (or Func),
@@ -135,31 +150,35 @@ func (s *Submitter) plain(t *Task) bool {
 		(t.Func != nil || t.Type != "") && len(t.Payload) <= s.n.maxPayload
 }
 
-// fast returns the record of a plain task that takes the Submitter's last
-// route in a node and pool that ask for no more checks (no pressure, no
+// fast takes a place in the window for t, or returns ErrWindowFull. Then it
+// returns the record of a plain task that takes the Submitter's last route
+// in a node and pool that ask for no more checks (no pressure, no
 // breakers, no TaskTimeout), ready for its pool; or nil, and the task
 // takes the node's whole admission. It makes the same decisions, with
 // fewer lookups.
-func (s *Submitter) fast(t *Task, tag uint64) *Future {
+func (s *Submitter) fast(t *Task, tag uint64) (*Future, error) {
 	n := s.n
-	if !s.plain(t) || n.closing.Load() || n.pressure.Load() != pressureNormal {
-		return nil
-	}
 	s.mu.Lock()
+	if s.held >= s.window {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("%w: %d results wait for Next", ErrWindowFull, s.window)
+	}
+	s.held++
 	r := &s.route
-	if !r.ok || t.Pool != r.pool || t.HasKind != r.hasKind || (t.HasKind && t.Kind != r.kind) ||
+	if !r.ok || !s.plain(t) || n.closing.Load() || n.pressure.Load() != pressureNormal ||
+		t.Pool != r.pool || t.HasKind != r.hasKind || (t.HasKind && t.Kind != r.kind) ||
 		(t.Func == nil && (t.Type != r.typ || n.handlers.Load() != r.handlers)) {
 		s.mu.Unlock()
-		return nil
+		return nil, nil
 	}
 	p, h := r.p, r.h
 	if p.taskTimeout.Load() > 0 || p.breakers.Load() != nil {
 		s.mu.Unlock()
-		return nil
+		return nil, nil
 	}
-	kept := s.popLocked()
+	rec := s.popLocked()
 	s.mu.Unlock()
-	f := s.ready(kept, tag)
+	f := s.ready(rec, tag)
 	if t.Func != nil {
 		h = nil
 	}
@@ -170,7 +189,7 @@ func (s *Submitter) fast(t *Task, tag uint64) *Future {
 	} else {
 		f.accepted = 0
 	}
-	return f
+	return f, nil
 }
 
 // learn keeps the route of a plain task the node has just admitted, so
@@ -208,17 +227,17 @@ func (s *Submitter) TrySubmitBatch(tasks []Task, tags []uint64) (int, error) {
 	if k == 0 {
 		return 0, nil
 	}
-	room := s.window - (s.held.Add(k) - k)
 	var windowErr error
-	if room < k {
-		room = max(room, 0)
-		s.held.Add(room - k)
-		k = room
+	s.mu.Lock()
+	if room := s.window - s.held; room < k {
+		k = max(room, 0)
 		windowErr = fmt.Errorf("%w: %d results wait for Next", ErrWindowFull, s.window)
 	}
+	s.held += k
+	s.mu.Unlock()
 	accepted, err := s.n.acceptBatch(tasks[:k], tags[:k], s)
 	if unused := k - int64(accepted); unused > 0 {
-		s.held.Add(-unused)
+		s.release(unused)
 	}
 	if err == nil {
 		err = windowErr
@@ -229,29 +248,73 @@ func (s *Submitter) TrySubmitBatch(tasks []Task, tags []uint64) (int, error) {
 // Next returns the Completion of an accepted task, waiting until one ends
 // or ctx ends (then it returns ctx's error and takes nothing).
 func (s *Submitter) Next(ctx context.Context) (Completion, error) {
-	var f *Future
-	select {
-	case f = <-s.results:
-	default:
+	s.mu.Lock()
+	f := s.takeLocked()
+	for f == nil {
+		s.mu.Unlock() // takeLocked counted this call among the sleepers
 		select {
-		case f = <-s.results:
+		case <-s.wake:
+			s.sleepers.Add(-1)
 		case <-ctx.Done():
+			s.sleepers.Add(-1)
 			return Completion{}, ctx.Err()
 		}
+		s.mu.Lock()
+		f = s.takeLocked()
 	}
-	s.held.Add(-1)
+	s.held--
 	c := Completion{Tag: f.lean.tag, Result: f.result()}
 	// Usually the last hold: a runner lets go before it delivers, and then
 	// no other holder is left to take.
 	if f.lean.refs.Load() == 1 || f.lean.refs.Add(-1) == 0 {
-		s.reuse(f)
+		s.clear(f)
+		s.keepLocked(f)
+	}
+	left := s.next < len(s.taken)
+	s.mu.Unlock()
+	if left && s.sleepers.Load() > 0 {
+		s.poke() // another Next waits, and a result is here for it
 	}
 	return c, nil
 }
 
+// takeLocked returns the next ended record, swapping the runners' list in
+// when the one taken before is used up; or nil, and then it has counted
+// the caller among the sleepers before any runner can add to the list, so
+// that the next result wakes it. s.mu is held.
+func (s *Submitter) takeLocked() *Future {
+	if s.next == len(s.taken) {
+		s.dmu.Lock()
+		if len(s.ended) == 0 {
+			s.sleepers.Add(1)
+			s.dmu.Unlock()
+			return nil
+		}
+		s.taken, s.ended = s.ended, s.taken[:0]
+		s.next = 0
+		s.dmu.Unlock()
+	}
+	f := s.taken[s.next]
+	s.taken[s.next] = nil
+	s.next++
+	return f
+}
+
+// poke wakes one waiting Next, unless a token already waits for one.
+func (s *Submitter) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
 // Pending returns the number of accepted tasks whose Completion Next has
 // not returned yet.
-func (s *Submitter) Pending() int { return int(s.held.Load()) }
+func (s *Submitter) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int(s.held)
+}
 
 // sampled reports whether a task of Node.Submit is one of the timed sample:
 // a cheap per-thread random draw, so that submitters share no counter.
@@ -270,27 +333,24 @@ func (s *Submitter) admits(t *Task) error {
 // the window fills.
 func (s *Submitter) record(tag uint64) *Future {
 	s.mu.Lock()
-	kept := s.popLocked()
+	rec := s.popLocked()
 	s.mu.Unlock()
-	return s.ready(kept, tag)
+	return s.ready(rec, tag)
 }
 
-// ready readies a kept record (or a new one, for nil) for a task with tag.
+// ready readies a record of popLocked for a task with tag.
 func (s *Submitter) ready(f *Future, tag uint64) *Future {
-	if f == nil {
-		f = s.newRecord()
-	}
 	f.lean.tag = tag
 	f.lean.refs.Store(2) // the result, not yet taken by Next; the pool, not yet done
 	return f
 }
 
-// popLocked takes a record from the free list, or returns nil. s.mu is
-// held.
+// popLocked takes a record from the free list, or a new one while the
+// window fills. s.mu is held.
 func (s *Submitter) popLocked() *Future {
 	k := len(s.free)
 	if k == 0 {
-		return nil
+		return s.newRecordLocked()
 	}
 	f := s.free[k-1]
 	s.free[k-1] = nil
@@ -305,9 +365,20 @@ type leanFuture struct {
 	l leanRecord
 }
 
-// newRecord makes a task record while the window fills.
-func (s *Submitter) newRecord() *Future {
-	r := &leanFuture{l: leanRecord{sub: s}}
+// recordSlab is how many records a Submitter makes at once.
+const recordSlab = 64
+
+// newRecordLocked makes a task record while the window fills. Records are
+// made recordSlab at a time, side by side in memory, whatever the heap
+// looks like: the pool's queue then walks a few pages, not one per task.
+// s.mu is held.
+func (s *Submitter) newRecordLocked() *Future {
+	if len(s.slab) == 0 {
+		s.slab = make([]leanFuture, min(recordSlab, s.window))
+	}
+	r := &s.slab[0]
+	s.slab = s.slab[1:]
+	r.l.sub = s
 	r.f.lean = &r.l
 	s.made.Add(1)
 	return &r.f
@@ -320,30 +391,44 @@ func (s *Submitter) unused(f *Future) {
 }
 
 // deliver hands an ended task's record, which holds its result, to Next.
-func (s *Submitter) deliver(f *Future) { s.results <- f }
+// A Next that counted itself among the sleepers before the append sees
+// the count here; one that counts itself after it finds the record.
+func (s *Submitter) deliver(f *Future) {
+	s.dmu.Lock()
+	s.ended = append(s.ended, f)
+	s.dmu.Unlock()
+	if s.sleepers.Load() > 0 {
+		s.poke()
+	}
+}
 
 // reuse clears a record nobody holds any more and keeps it for a next task.
-// Fields that every admission sets (fn, handler, payload, pool, level,
-// accepted) or that the pool left clear (where, prev, next, and wait, which
-// no caller can ask for) stay as they are; the result's references are
-// dropped, so that a kept record holds no output.
 func (s *Submitter) reuse(f *Future) {
+	s.clear(f)
+	s.mu.Lock()
+	s.keepLocked(f)
+	s.mu.Unlock()
+}
+
+// clear readies a record nobody holds any more for reuse. Fields that every
+// admission sets (fn, handler, payload, pool, level, accepted) or that the
+// pool left clear (where, prev, next, and wait, which no caller can ask
+// for) stay as they are; the result's references are dropped, so that a
+// kept record holds no output.
+func (s *Submitter) clear(f *Future) {
 	f.state.Store(jobPending)
 	f.attempt, f.worker, f.x = 0, nil, nil
 	f.startedNs.Store(0)
 	f.out, f.value, f.err = nil, nil, nil
 	f.queuedNs = 0
-	s.keep(f)
 }
 
-// keep puts a cleared record on the free list.
-func (s *Submitter) keep(f *Future) {
-	s.mu.Lock()
+// keepLocked puts a cleared record on the free list. s.mu is held.
+func (s *Submitter) keepLocked(f *Future) {
 	// Records in use: the window's undelivered tasks, and a few delivered
 	// whose runner has not let go yet; more than twice the window are not
 	// kept.
 	if int64(len(s.free)) < 2*s.window {
 		s.free = append(s.free, f)
 	}
-	s.mu.Unlock()
 }

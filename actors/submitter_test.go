@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -434,4 +435,102 @@ func TestSubmitterTimedTasks(t *testing.T) {
 	// How many handlers were abandoned depends on the machine's load (a
 	// stuck task may time out before it starts; a waiting one may overrun
 	// the 2 ms grace): the results above are what must hold.
+}
+
+// TestSubmitterConcurrentNext: several goroutines collect from one
+// Submitter while another submits; every accepted task's Completion is
+// returned once, to one of them, and none of them waits for a result
+// that another took. Results arrive one at a time and in bursts.
+func TestSubmitterConcurrentNext(t *testing.T) {
+	n := newNode(t, actors.WithPool(actors.PoolConfig{Name: "p", Workers: 3, Concurrency: 2}),
+		actors.WithHandler("echo", func(_ context.Context, p []byte) ([]byte, error) { return p, nil }))
+	const (
+		tasks      = 20000
+		collectors = 4
+	)
+	s, err := n.NewSubmitter(64)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	var mu sync.Mutex
+	seen := make(map[uint64]int, tasks)
+	var wg sync.WaitGroup
+	for range collectors {
+		wg.Go(func() {
+			for {
+				c, err := s.Next(ctx)
+				if err != nil {
+					return // the test's end (or its deadline: counted below)
+				}
+				if c.Result.Err != nil || binary.LittleEndian.Uint64(c.Result.Output) != c.Tag {
+					t.Errorf("tag %d: result %v, output %x", c.Tag, c.Result.Err, c.Result.Output)
+				}
+				mu.Lock()
+				seen[c.Tag]++
+				done := len(seen) == tasks
+				mu.Unlock()
+				if done {
+					cancel() // the others are waiting: let them go
+				}
+			}
+		})
+	}
+	for tag := uint64(0); tag < tasks; {
+		err := s.Submit(ctx, actors.Task{Type: "echo", Payload: tagPayload(tag)}, tag)
+		if errors.Is(err, actors.ErrWindowFull) {
+			runtime.Gosched() // the collectors make room
+			continue
+		}
+		require.NoError(t, err)
+		tag++
+	}
+	wg.Wait()
+	require.Len(t, seen, tasks, "a collector waited while a result was there (the test's deadline ended it)")
+	for tag, k := range seen {
+		require.Equal(t, 1, k, "tag %d", tag)
+	}
+	assert.Zero(t, s.Pending())
+}
+
+// TestSubmitterNextCanceledBesideAnother: a Next whose context ends while
+// another Next waits takes nothing, and the next result goes to the one
+// still waiting.
+func TestSubmitterNextCanceledBesideAnother(t *testing.T) {
+	release := make(chan struct{})
+	n := newNode(t, actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}),
+		actors.WithHandler("gated", func(ctx context.Context, p []byte) ([]byte, error) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return p, nil
+		}))
+	s, err := n.NewSubmitter(4)
+	require.NoError(t, err)
+	require.NoError(t, s.Submit(context.Background(), actors.Task{Type: "gated", Payload: tagPayload(7)}, 7))
+
+	got := make(chan actors.Completion, 1)
+	go func() {
+		c, err := s.Next(context.Background())
+		if err == nil {
+			got <- c
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	canceled := make(chan error, 1)
+	go func() {
+		_, err := s.Next(ctx)
+		canceled <- err
+	}()
+	cancel()
+	require.ErrorIs(t, <-canceled, context.Canceled)
+	close(release)
+	select {
+	case c := <-got:
+		assert.Equal(t, uint64(7), c.Tag)
+	case <-time.After(time.Minute):
+		t.Fatal("the waiting Next never got the result")
+	}
+	assert.Zero(t, s.Pending())
 }

@@ -249,33 +249,35 @@ var closedWaiter = func() *waiter {
 // with the task's terminal result. All its methods are safe for concurrent
 // use.
 type Future struct {
+	// Its fields are laid out in three cache lines by who writes them per
+	// task: the state and the result (the runner; the caller reads them),
+	// the task (the submitter; the runner reads it), and the links and
+	// timings (under pool.mu, and the runner).
+
 	state   atomic.Uint32
+	attempt uint16 // runs started; owned by the runner, then by the retry timer
 	where   int8   // under pool.mu: nowhere, inQueue, inFlight, inRetry
 	level   int8   // queue level, 0 (critical) to 3 (low)
-	attempt uint16 // runs started; owned by the runner, then by the retry timer
-	wait    atomic.Pointer[waiter]
-
-	pool       *pool
-	worker     *worker // under pool.mu: the worker it was dispatched to
-	prev, next *Future // under pool.mu: queue or list links
+	// The result, written by the one call that claims it.
+	out   []byte
+	value any
+	err   error
 
 	// The task, read-only after submission.
 	fn       func(ctx context.Context) (any, error)
 	handler  Handler
 	payload  []byte
-	accepted int64        // node clock; 0 for a task that is not timed
+	accepted int64 // node clock; 0 for a task that is not timed
+	pool     *pool
 	x        *futureExtra // nil for a plain task
 
-	startedNs atomic.Int64 // node clock at the first start; 0 before
-
-	// The result, written by the one call that claims it.
-	out      []byte
-	value    any
-	err      error
-	queuedNs int64
-	runNs    int64
-
-	lean *leanRecord // a Submitter's record; nil for a Future of Submit
+	wait       atomic.Pointer[waiter]
+	worker     *worker      // under pool.mu: the worker it was dispatched to
+	prev, next *Future      // under pool.mu: queue or list links
+	startedNs  atomic.Int64 // node clock at the first start; 0 before
+	queuedNs   int64        // the result's timings
+	runNs      int64
+	lean       *leanRecord // a Submitter's record; nil for a Future of Submit
 }
 
 // leanRecord is what a Submitter's task record holds besides a Future's
