@@ -95,6 +95,10 @@ func TestSubmitRefusesBadTasks(t *testing.T) {
 		{"bad priority", actors.Task{Type: "echo", Priority: 9}, actors.ErrInvalidTask, "Priority is 9"},
 		{"big payload", actors.Task{Type: "echo", Payload: make([]byte, 9)}, actors.ErrInvalidTask, "Payload is 9 bytes; allowed: at most 8"},
 		{"negative timeout", actors.Task{Type: "echo", Timeout: -time.Second}, actors.ErrInvalidTask, "Timeout is -1s"},
+		// A run count past what a task's record counts would start over
+		// and retry for ever.
+		{"too many attempts", actors.Task{Type: "echo", Retry: actors.RetryPolicy{MaxAttempts: actors.MaxRetryAttempts + 1}},
+			actors.ErrInvalidTask, "Retry.MaxAttempts is 65536; allowed: 0 to 65535"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -284,8 +284,8 @@ func (c PoolConfig) validate() error {
 	case c.StablePeriod < 0:
 		return configError(field("StablePeriod"), "is %s; allowed: 0 (default) or more", c.StablePeriod)
 	}
-	if c.Retry.MaxAttempts < 0 {
-		return configError(field("Retry.MaxAttempts"), "is %d; allowed: 0 or 1 (no retry) or more", c.Retry.MaxAttempts)
+	if c.Retry.MaxAttempts < 0 || c.Retry.MaxAttempts > MaxRetryAttempts {
+		return configError(field("Retry.MaxAttempts"), "is %d; allowed: 0 or 1 (no retry) to %d", c.Retry.MaxAttempts, MaxRetryAttempts)
 	}
 	if err := c.Retry.Backoff.Validate(); err != nil {
 		return fmt.Errorf("%w: pool %q: Retry: %w", ErrInvalidConfig, c.Name, err)

@@ -204,6 +204,8 @@ func TestPoolConfigValidateNamesField(t *testing.T) {
 			`pool "p": Concurrency is 65537; allowed: 1 to 65536`},
 		{"queue above the limit", actors.PoolConfig{Name: "p", QueueCapacity: actors.MaxQueueCapacity + 1},
 			`pool "p": QueueCapacity is 67108865; allowed: 1 to 67108864`},
+		{"retries above the limit", actors.PoolConfig{Name: "p", Retry: actors.RetryPolicy{MaxAttempts: actors.MaxRetryAttempts + 1}},
+			`pool "p": Retry.MaxAttempts is 65536; allowed: 0 or 1 (no retry) to 65535`},
 		{"quarantine", actors.PoolConfig{Name: "p", QuarantineAfter: -2},
 			`pool "p": QuarantineAfter is -2; allowed: 1 or more, 0 (default 3) or NoQuarantine (-1)`},
 		{"scale interval", actors.PoolConfig{Name: "p", MaxWorkers: 2, Scale: actors.ScalePolicy{Interval: -1}},

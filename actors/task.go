@@ -105,10 +105,15 @@ func (p Priority) level() int {
 //   - A handler may run on any worker of its pool, concurrently with itself.
 type Handler func(ctx context.Context, payload []byte) ([]byte, error)
 
+// MaxRetryAttempts is the largest RetryPolicy.MaxAttempts a task or a pool
+// may ask for.
+const MaxRetryAttempts = 1<<16 - 1
+
 // RetryPolicy lets a task run again when its handler returns an error
 // marked with Transient. Other errors, panics and timeouts are final.
 type RetryPolicy struct {
-	// MaxAttempts bounds the runs, the first included; 0 and 1 mean no retry.
+	// MaxAttempts bounds the runs, the first included; 0 and 1 mean no
+	// retry. At most MaxRetryAttempts.
 	MaxAttempts int
 	// Backoff delays each retry; zero fields take supervision's defaults.
 	Backoff supervision.Backoff
@@ -168,7 +173,8 @@ type Task struct {
 
 // Validate checks the fields of t that do not depend on where it runs: a
 // Type or a Func is set, Priority is one of the four levels, Timeout and
-// Retry.MaxAttempts are not negative, Retry.Backoff is valid when retries
+// Retry.MaxAttempts are not negative (and the latter at most
+// MaxRetryAttempts), Retry.Backoff is valid when retries
 // are asked for, and Context has not ended. Node.Submit and a cluster
 // member's Submit call it first, then check what depends on the pool (a
 // registered handler, a process pool's need for a Type, the payload
@@ -182,8 +188,8 @@ func (t *Task) Validate() error {
 		return taskError("Priority", "is %d; allowed: critical, high, normal, low (1 to 4, 0 for normal)", t.Priority)
 	case t.Timeout < 0:
 		return taskError("Timeout", "is %s; allowed: 0 (pool default) or more", t.Timeout)
-	case t.Retry.MaxAttempts < 0:
-		return taskError("Retry.MaxAttempts", "is %d; allowed: 0 or more", t.Retry.MaxAttempts)
+	case t.Retry.MaxAttempts < 0 || t.Retry.MaxAttempts > MaxRetryAttempts:
+		return taskError("Retry.MaxAttempts", "is %d; allowed: 0 to %d", t.Retry.MaxAttempts, MaxRetryAttempts)
 	}
 	if t.Retry.MaxAttempts > 1 {
 		if err := t.Retry.Backoff.Validate(); err != nil {
@@ -255,7 +261,7 @@ type Future struct {
 	// timings (under pool.mu, and the runner).
 
 	state   atomic.Uint32
-	attempt uint16 // runs started; owned by the runner, then by the retry timer
+	attempt uint16 // runs started, at most MaxRetryAttempts; owned by the runner, then by the retry timer
 	where   int8   // under pool.mu: nowhere, inQueue, inFlight, inRetry
 	level   int8   // queue level, 0 (critical) to 3 (low)
 	// The result, written by the one call that claims it.

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"math"
 	"sort"
 	"time"
 
@@ -203,13 +204,20 @@ func (a *control) report() *protos.LoadReport {
 		r.Pools = append(r.Pools, &protos.PoolLoad{
 			Name:       p.Name,
 			Kind:       protos.WorkerKind(p.Kind + 1),
-			Workers:    uint32(p.Workers),
-			InFlight:   uint32(p.InFlight),
-			QueueDepth: uint32(queued),
-			Capacity:   uint32(p.Workers*p.Concurrency + p.QueueCapacity),
+			Workers:    saturate32(p.Workers),
+			InFlight:   saturate32(p.InFlight),
+			QueueDepth: saturate32(queued),
+			Capacity:   saturate32(p.Workers*p.Concurrency + p.QueueCapacity),
 		})
 	}
 	return r
+}
+
+// saturate32 converts a count for the wire, where it is 32 bits: a pool
+// may hold more (its largest Workers times Concurrency is 2^32), and a
+// count that wrapped would tell the cluster the pool was nearly full.
+func saturate32(n int) uint32 {
+	return uint32(min(max(n, 0), math.MaxUint32))
 }
 
 // broadcast sends a report to every member of the topology. A member that

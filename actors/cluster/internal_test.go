@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -462,4 +463,12 @@ func TestInboxReadsBothForms(t *testing.T) {
 			assert.Contains(t, byID[id].Err.Error(), "keys")
 		}
 	})
+}
+
+// TestSaturate32: a pool's counts go on the wire as 32 bits; the largest
+// pool's capacity does not fit, and must not wrap to a small number.
+func TestSaturate32(t *testing.T) {
+	assert.Equal(t, uint32(math.MaxUint32), saturate32(actors.MaxPoolWorkers*actors.MaxConcurrency+1))
+	assert.Equal(t, uint32(7), saturate32(7))
+	assert.Zero(t, saturate32(-1))
 }
