@@ -14,7 +14,7 @@ import (
 type floorRecord struct {
 	prev, next *floorRecord
 	fn         func()
-	line0      [5]uint64
+	_          [5]uint64 // the rest of the first line
 	line1      [8]uint64
 	line2      [8]uint64
 }
