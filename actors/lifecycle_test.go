@@ -83,6 +83,43 @@ func TestShutdownFromEventHook(t *testing.T) {
 	}
 }
 
+// TestShutdownStartedFromAHandler: a handler that stops its node starts
+// Shutdown on a goroutine of its own, as Shutdown's doc says, and returns:
+// its own task drains with its result, and nothing is abandoned.
+func TestShutdownStartedFromAHandler(t *testing.T) {
+	var n *actors.Node
+	type stopped struct {
+		rep actors.ShutdownReport
+		err error
+	}
+	done := make(chan stopped, 1)
+	stop := func(ctx context.Context, _ []byte) ([]byte, error) {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			rep, err := n.Shutdown(ctx)
+			done <- stopped{rep, err}
+		}()
+		return []byte("bye"), nil
+	}
+	var err error
+	n, err = actors.NewNode(actors.WithPool(actors.PoolConfig{Name: "p", Workers: 1}), actors.WithHandler("stop", stop))
+	require.NoError(t, err)
+	f, err := n.Submit(context.Background(), actors.Task{Type: "stop"})
+	require.NoError(t, err)
+	r, err := f.Wait(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "bye", string(r.Output))
+	select {
+	case s := <-done:
+		require.NoError(t, s.err)
+		assert.Zero(t, s.rep.Abandoned)
+		assert.Zero(t, s.rep.Failed)
+	case <-time.After(time.Minute):
+		t.Fatal("Shutdown did not return")
+	}
+}
+
 // A pool waiting for its own restart cannot run its queue: Shutdown fails
 // the queue at once, even with a context that never ends.
 func TestShutdownDrainsPoolWaitingForRestart(t *testing.T) {

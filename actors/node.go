@@ -680,6 +680,12 @@ type ShutdownReport struct {
 // from the hook it does not wait for the hook's own goroutine, which ends
 // once the hook returns. It returns within ctx's deadline plus the stop
 // grace and the longest kill grace of the node's process pools.
+//
+// A handler or an OnResult callback that stops the node should call
+// Shutdown on a goroutine of its own (go n.Shutdown(ctx)) and return.
+// Called on the runner's own goroutine, Shutdown waits for that runner's
+// task, which cannot end before Shutdown returns: the drain runs to ctx's
+// deadline and fails the task, and the stop waits out the stop grace.
 func (n *Node) Shutdown(ctx context.Context) (ShutdownReport, error) {
 	if n.onDispatcher() && n.hookWaits.CompareAndSwap(false, true) {
 		close(n.hookCalled)

@@ -166,7 +166,8 @@ type Task struct {
 	// OnResult, when set, is called once with the task's result, right
 	// after Future.Done closes, on the goroutine that ended the task:
 	// possibly before Submit returns. It must return quickly and
-	// must not wait on the node; it saves a goroutine per task for callers
+	// must not wait on the node (to stop the node from it, see
+	// Node.Shutdown); it saves a goroutine per task for callers
 	// that collect many results, such as a network server.
 	OnResult func(Result)
 }
