@@ -103,7 +103,7 @@ func (o benchOptions) validate() error {
 			}
 		}
 	}
-	if o.Rounds < 0 || o.Rounds > 100 { // 0, as in a zero benchOptions, is one round
+	if o.Rounds < 1 || o.Rounds > 100 {
 		return usageErrorf("--rounds is %d; allowed: 1 to 100", o.Rounds)
 	}
 	if _, err := newLogger(o.LogLevel, io.Discard); err != nil {

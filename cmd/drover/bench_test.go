@@ -17,7 +17,7 @@ import (
 // TestRunBench runs the smallest run the quick suite allows: one workload
 // (latency, which fills every field of a row) on drover and chan.
 func TestRunBench(t *testing.T) {
-	o := benchOptions{Quick: true, Workloads: []string{bench.WorkloadLatency}, Impls: []string{"chan", "drover"}, LogLevel: "warn"}
+	o := benchOptions{Quick: true, Rounds: 1, Workloads: []string{bench.WorkloadLatency}, Impls: []string{"chan", "drover"}, LogLevel: "warn"}
 
 	t.Run("json", func(t *testing.T) {
 		o := o
@@ -75,6 +75,7 @@ func TestBenchBadNames(t *testing.T) {
 		{"unknown impl", []string{"--impls", "chan,rayon"},
 			`--impls has "rayon"; allowed: drover, drover_lean, chan, ants, pond, protoactor_future, protoactor_collector`},
 		{"unknown log level", []string{"--log-level", "loud"}, `--log-level is "loud"`},
+		{"no rounds", []string{"--rounds", "0"}, `--rounds is 0; allowed: 1 to 100`},
 		{"positional argument", []string{"quick"}, `unexpected argument "quick"`},
 	}
 	for _, tt := range tests {

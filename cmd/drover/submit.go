@@ -132,6 +132,9 @@ func (o submitOptions) dial() (*client.Client, error) {
 	if o.Window < 1 {
 		return nil, usageErrorf("--window is %d; allowed: 1 or more", o.Window)
 	}
+	if o.ConnectTimeout <= 0 {
+		return nil, usageErrorf("--connect-timeout is %s; allowed: more than 0", o.ConnectTimeout)
+	}
 	opts = append(opts, client.WithWindow(o.Window))
 	c, err := client.Dial(o.Addr, opts...)
 	if err != nil {

@@ -176,3 +176,23 @@ func TestSubmitEndToEnd(t *testing.T) {
 	assert.NoError(t, c.Close(closeCtx))
 	assert.Contains(t, out, "apinode: node stopped: drained=0 failed=6")
 }
+
+// TestSubmitBadFlags: a flag out of its range is a usage error that names
+// it, before any connection is tried.
+func TestSubmitBadFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--window", "0"}, "--window is 0; allowed: 1 or more"},
+		{[]string{"--connect-timeout", "0s", "--type", "echo"}, "--connect-timeout is 0s; allowed: more than 0"},
+		{[]string{"--timeout", "-1s", "--type", "echo"}, "--timeout is -1s; allowed: 0 (the pool's) or more"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			code, _, stderr := runCLI(t, append([]string{"submit", "--addr", "127.0.0.1:1"}, tt.args...)...)
+			assert.Equal(t, exitUsage, code)
+			assert.Contains(t, stderr, tt.want)
+		})
+	}
+}
