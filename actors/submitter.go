@@ -134,8 +134,8 @@ func (s *Submitter) submit(ctx context.Context, t *Task, tag uint64, wait bool) 
 	return nil
 }
 
-// release gives back k places of the window, for tasks that were refused
-// or whose Completion Next took.
+// release gives back k places of the window, for tasks that were refused.
+// (Next gives back the place of a task whose Completion it returns.)
 func (s *Submitter) release(k int64) {
 	s.mu.Lock()
 	s.held -= k
