@@ -4,8 +4,6 @@ import (
 	"context"
 	"sync"
 	"testing"
-
-	"github.com/drover-go/drover/actors"
 )
 
 // floorRecord is a task record of a Future's size (three cache lines),
@@ -73,9 +71,10 @@ func (q *floorQueue) pop() *floorRecord {
 // result goes back over a channel; 1,000 in flight, as in the suite's
 // empty workload. lines=1 touches one cache line of the record on each
 // side, lines=3 all three (as a task's fields, result and links do).
-// submitter is an actors.Submitter with a handler that does nothing and a
-// fixed task, without the slot table the suite's drover_lean needs to run
-// the harness's funcs; drover_lean is the suite's row.
+// submitter is bareSubmitter (BenchmarkLeanWorkers' two-worker case): an
+// actors.Submitter with a handler that does nothing, without the slot
+// table the suite's drover_lean needs to run the harness's funcs;
+// drover_lean is the suite's row.
 //
 // The gap between chan and lines=1 is the cost of the structure (a lock
 // and a list instead of a channel); between lines=1 and lines=3 the cost of
@@ -87,48 +86,8 @@ func BenchmarkHandoffFloor(b *testing.B) {
 	b.Run("chan", func(b *testing.B) { handoffImpl(b, chanImpl()) })
 	b.Run("lines=1", func(b *testing.B) { handoffFloor(b, 1) })
 	b.Run("lines=3", func(b *testing.B) { handoffFloor(b, 3) })
-	b.Run("submitter", handoffSubmitter)
+	b.Run("submitter", func(b *testing.B) { bareSubmitter(b, 2) })
 	b.Run("drover_lean", func(b *testing.B) { handoffImpl(b, droverLeanImpl()) })
-}
-
-// handoffSubmitter runs b.N empty tasks through a Submitter into two
-// workers, with 1,000 in flight.
-func handoffSubmitter(b *testing.B) {
-	noop := func(context.Context, []byte) ([]byte, error) { return nil, nil }
-	node, err := startDroverNode(Config{Workers: 2, MaxInFlight: window}, actors.WithHandler(droverTaskType, noop))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		if err := stopDroverNode(node); err != nil {
-			b.Error(err)
-		}
-	}()
-	s, err := node.NewSubmitter(window)
-	if err != nil {
-		b.Fatal(err)
-	}
-	t := actors.Task{Pool: droverPoolName, Type: droverTaskType}
-	ctx := context.Background()
-	b.ResetTimer()
-	out := 0
-	for i := range b.N {
-		if out == window {
-			if _, err := s.Next(ctx); err != nil {
-				b.Fatal(err)
-			}
-			out--
-		}
-		if err := s.Submit(ctx, t, uint64(i)); err != nil {
-			b.Fatal(err)
-		}
-		out++
-	}
-	for ; out > 0; out-- {
-		if _, err := s.Next(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
 }
 
 // handoffImpl runs b.N empty tasks through impl with two workers.
