@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -455,6 +454,7 @@ func TestSubmitterConcurrentNext(t *testing.T) {
 
 	var mu sync.Mutex
 	seen := make(map[uint64]int, tasks)
+	took := make(chan struct{}, 1) // a collector made room in the window
 	var wg sync.WaitGroup
 	for range collectors {
 		wg.Go(func() {
@@ -462,6 +462,10 @@ func TestSubmitterConcurrentNext(t *testing.T) {
 				c, err := s.Next(ctx)
 				if err != nil {
 					return // the test's end (or its deadline: counted below)
+				}
+				select {
+				case took <- struct{}{}:
+				default:
 				}
 				if c.Result.Err != nil || binary.LittleEndian.Uint64(c.Result.Output) != c.Tag {
 					t.Errorf("tag %d: result %v, output %x", c.Tag, c.Result.Err, c.Result.Output)
@@ -479,7 +483,11 @@ func TestSubmitterConcurrentNext(t *testing.T) {
 	for tag := uint64(0); tag < tasks; {
 		err := s.Submit(ctx, actors.Task{Type: "echo", Payload: tagPayload(tag)}, tag)
 		if errors.Is(err, actors.ErrWindowFull) {
-			runtime.Gosched() // the collectors make room
+			select {
+			case <-took: // a Next since the token was last taken: try again
+			case <-ctx.Done():
+				t.Fatal("no collector made room in the window")
+			}
 			continue
 		}
 		require.NoError(t, err)
