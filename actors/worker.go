@@ -261,13 +261,6 @@ func (inc *incarnation) stopped() bool {
 // with (the end of the task before, handed on at once).
 func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, panicked bool) {
 	w, p := inc.w, inc.w.pool
-	// Read the task's fields and its record's count before the first
-	// atomic operation: the lines that hold them come from the submitter's
-	// core, and after an atomic each miss would wait for the one before.
-	accepted := f.accepted
-	if l := f.lean; l != nil {
-		l.refs.Load()
-	}
 	if !f.state.CompareAndSwap(jobPending, jobRunning) {
 		// It already has its result (timed out or canceled while dispatched).
 		next = p.release(w, f, false, false, true)
@@ -275,9 +268,9 @@ func (inc *incarnation) exec(f *Future, now int64) (next *Future, end int64, pan
 		return next, 0, false
 	}
 	n := p.node
-	timed := accepted != 0 // a Submitter's task out of the sample is not
+	timed := f.accepted != 0 // a Submitter's task out of the sample is not
 	start := now
-	if timed && start < accepted { // 0, or f came after the last task ended
+	if timed && start < f.accepted { // 0, or f came after the last task ended
 		start = n.clock()
 	}
 	if f.attempt == 0 {
