@@ -12,27 +12,34 @@ import (
 // the allocations.
 func benchThroughput(b *testing.B, workers int, task func()) {
 	for _, impl := range Impls() {
-		b.Run(impl.Name, func(b *testing.B) {
-			p, err := impl.Start(Config{Workers: workers, MaxInFlight: window})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer func() {
-				if err := p.Close(); err != nil {
-					b.Error(err)
-				}
-			}()
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
-			if err := drive(context.Background(), p, b.N, window, task); err != nil {
-				b.Fatal(err)
-			}
-			elapsed := time.Since(start)
-			b.StopTimer()
-			b.ReportMetric(perSecond(b.N, elapsed), "tasks/s")
-		})
+		b.Run(impl.Name, func(b *testing.B) { benchImpl(b, impl, workers, task) })
 	}
+}
+
+// benchImpl drives b.N tasks through impl with workers workers and 1,000
+// in flight, and reports tasks/s and the process's CPU time per task (of
+// every goroutine: what another process's load on the machine changes
+// least).
+func benchImpl(b *testing.B, impl Impl, workers int, task func()) {
+	p, err := impl.Start(Config{Workers: workers, MaxInFlight: window})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		if err := p.Close(); err != nil {
+			b.Error(err)
+		}
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start, cpu0 := time.Now(), processCPU()
+	if err := drive(context.Background(), p, b.N, window, task); err != nil {
+		b.Fatal(err)
+	}
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
+	b.StopTimer()
+	b.ReportMetric(perSecond(b.N, elapsed), "tasks/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/task")
 }
 
 // BenchmarkEmpty measures dispatch: empty tasks, 1,000 in flight.

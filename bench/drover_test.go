@@ -72,29 +72,7 @@ func BenchmarkDroverVariants(b *testing.B) {
 	}
 	for _, w := range workloads {
 		for _, impl := range impls {
-			b.Run(w.name+"/"+impl.Name, func(b *testing.B) {
-				p, err := impl.Start(Config{Workers: runtime.GOMAXPROCS(0), MaxInFlight: window})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer func() {
-					if err := p.Close(); err != nil {
-						b.Error(err)
-					}
-				}()
-				b.ReportAllocs()
-				b.ResetTimer()
-				start, cpu0 := time.Now(), processCPU()
-				if err := drive(context.Background(), p, b.N, window, w.task); err != nil {
-					b.Fatal(err)
-				}
-				elapsed, cpu := time.Since(start), processCPU()-cpu0
-				b.StopTimer()
-				b.ReportMetric(perSecond(b.N, elapsed), "tasks/s")
-				// CPU time per task, of every goroutine: what another
-				// process's load on the machine changes least.
-				b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/task")
-			})
+			b.Run(w.name+"/"+impl.Name, func(b *testing.B) { benchImpl(b, impl, runtime.GOMAXPROCS(0), w.task) })
 		}
 	}
 }

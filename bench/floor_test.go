@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"sync"
 	"testing"
 )
@@ -83,28 +82,11 @@ func (q *floorQueue) pop() *floorRecord {
 //
 //	go test -run '^$' -bench BenchmarkHandoffFloor -benchtime 3000000x -count 3 ./bench/
 func BenchmarkHandoffFloor(b *testing.B) {
-	b.Run("chan", func(b *testing.B) { handoffImpl(b, chanImpl()) })
+	b.Run("chan", func(b *testing.B) { benchImpl(b, chanImpl(), 2, emptyTask) })
 	b.Run("lines=1", func(b *testing.B) { handoffFloor(b, 1) })
 	b.Run("lines=3", func(b *testing.B) { handoffFloor(b, 3) })
 	b.Run("submitter", func(b *testing.B) { bareSubmitter(b, 2) })
-	b.Run("drover_lean", func(b *testing.B) { handoffImpl(b, droverLeanImpl()) })
-}
-
-// handoffImpl runs b.N empty tasks through impl with two workers.
-func handoffImpl(b *testing.B, impl Impl) {
-	p, err := impl.Start(Config{Workers: 2, MaxInFlight: window})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		if err := p.Close(); err != nil {
-			b.Error(err)
-		}
-	}()
-	b.ResetTimer()
-	if err := drive(context.Background(), p, b.N, window, emptyTask); err != nil {
-		b.Fatal(err)
-	}
+	b.Run("drover_lean", func(b *testing.B) { benchImpl(b, droverLeanImpl(), 2, emptyTask) })
 }
 
 // floorSink keeps the reads of a result from being optimized away.
